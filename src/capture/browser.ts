@@ -1,0 +1,193 @@
+import { EventEmitter } from 'node:events';
+import { chromium, type Browser } from 'playwright-core';
+import type { Logger } from 'pino';
+
+/**
+ * Flags every launch needs. The networking ones keep Chromium from phoning home, which
+ * on a closed network piles up refused connections; `--disable-dev-shm-usage` avoids
+ * crashes where /dev/shm is small (containers).
+ */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+  '--disable-extensions',
+  '--disable-default-apps',
+  '--mute-audio',
+  '--hide-scrollbars',
+];
+
+/** One launched browser. A new generation replaces it after a crash or a recycle. */
+export interface BrowserHandle {
+  readonly browser: Browser;
+  readonly generation: number;
+  /** Chromium's own User-Agent with "HeadlessChrome" replaced, so sites serve the normal page. */
+  readonly userAgent: string;
+  readonly version: string;
+}
+
+export type BrowserState = 'starting' | 'running' | 'restarting' | 'stopped';
+
+interface Generation {
+  handle: BrowserHandle;
+  /** Captures using this browser right now; a retired browser closes when it reaches 0. */
+  active: number;
+  captures: number;
+  retired: boolean;
+}
+
+/**
+ * Owns the one long-lived Chromium: launches it, relaunches it when it crashes or
+ * disconnects, and recycles it after `maxCaptures` to bound leaks. Emits
+ * `generation-ended` with the generation number when a browser is gone, so the pool
+ * can forget its contexts.
+ */
+export class BrowserManager extends EventEmitter {
+  private current: Generation | undefined;
+  private launching: Promise<Generation> | undefined;
+  private generations = 0;
+  private closing = false;
+  private readonly retiring = new Set<Generation>();
+  /** Times the browser was replaced after a crash or disconnect. */
+  crashes = 0;
+  /** Times the browser was replaced after serving `maxCaptures`. */
+  recycles = 0;
+  capturesServed = 0;
+
+  constructor(
+    private readonly options: { executablePath: string; maxCaptures: number; logger: Logger },
+  ) {
+    super();
+  }
+
+  /** Launches the first browser; start-up fails if Chromium cannot start. */
+  async start(): Promise<void> {
+    await this.ensureLaunched();
+  }
+
+  get state(): BrowserState {
+    if (this.closing) return 'stopped';
+    if (this.current) return 'running';
+    return this.generations === 0 ? 'starting' : 'restarting';
+  }
+
+  get version(): string | undefined {
+    return this.current?.handle.version;
+  }
+
+  /**
+   * Takes the current browser for one capture (waiting for a relaunch in progress).
+   * Call `release()` with the same handle when the capture is over.
+   */
+  async acquire(): Promise<BrowserHandle> {
+    const generation = await this.ensureLaunched();
+    generation.active++;
+    generation.captures++;
+    this.capturesServed++;
+    if (generation.captures >= this.options.maxCaptures && !generation.retired) this.retire(generation);
+    return generation.handle;
+  }
+
+  /** Gives back a handle taken with `acquire()`. */
+  release(handle: BrowserHandle): void {
+    const generation = this.findGeneration(handle);
+    if (!generation) return;
+    generation.active--;
+    if (generation.retired && generation.active === 0) void this.closeGeneration(generation);
+  }
+
+  /** Closes every browser. Safe to call more than once. */
+  async close(): Promise<void> {
+    this.closing = true;
+    const all = [...this.retiring, ...(this.current ? [this.current] : [])];
+    this.current = undefined;
+    await Promise.allSettled(all.map((generation) => generation.handle.browser.close()));
+  }
+
+  private findGeneration(handle: BrowserHandle): Generation | undefined {
+    if (this.current?.handle === handle) return this.current;
+    for (const generation of this.retiring) if (generation.handle === handle) return generation;
+    return undefined;
+  }
+
+  private retire(generation: Generation): void {
+    generation.retired = true;
+    this.recycles++;
+    this.retiring.add(generation);
+    if (this.current === generation) this.current = undefined;
+    this.options.logger.info({ generation: generation.handle.generation }, 'recycling the browser after its capture budget');
+    if (generation.active === 0) void this.closeGeneration(generation);
+  }
+
+  private async closeGeneration(generation: Generation): Promise<void> {
+    this.retiring.delete(generation);
+    this.emit('generation-ended', generation.handle.generation);
+    await generation.handle.browser.close().catch(() => undefined);
+  }
+
+  private ensureLaunched(): Promise<Generation> {
+    if (this.closing) return Promise.reject(new Error('browser manager is closed'));
+    if (this.current) return Promise.resolve(this.current);
+    this.launching ??= this.launchWithRetry().finally(() => {
+      this.launching = undefined;
+    });
+    return this.launching;
+  }
+
+  private async launchWithRetry(): Promise<Generation> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.launch();
+      } catch (error) {
+        // The first launch is fatal (bad path, missing libraries); later ones are retried
+        // so a transient failure after a crash does not take the service down.
+        if (this.generations === 0 || this.closing || attempt >= 5) throw error;
+        this.options.logger.error({ attempt, err: error }, 'relaunching the browser failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+      }
+    }
+  }
+
+  private async launch(): Promise<Generation> {
+    const browser = await chromium.launch({
+      executablePath: this.options.executablePath,
+      args: CHROMIUM_ARGS,
+      // PageShot closes the browser itself, last, during graceful shutdown.
+      handleSIGINT: false,
+      handleSIGTERM: false,
+      handleSIGHUP: false,
+      timeout: 30_000,
+    });
+    const session = await browser.newBrowserCDPSession();
+    const info = (await session.send('Browser.getVersion')) as { userAgent: string; product: string };
+    await session.detach();
+    const handle: BrowserHandle = {
+      browser,
+      generation: ++this.generations,
+      userAgent: info.userAgent.replace('HeadlessChrome', 'Chrome'),
+      version: info.product,
+    };
+    const generation: Generation = { handle, active: 0, captures: 0, retired: false };
+    browser.on('disconnected', () => this.onDisconnected(generation));
+    this.current = generation;
+    this.options.logger.info({ generation: handle.generation, version: handle.version }, 'browser started');
+    return generation;
+  }
+
+  private onDisconnected(generation: Generation): void {
+    if (this.closing || generation.retired) return;
+    this.crashes++;
+    if (this.current === generation) this.current = undefined;
+    this.options.logger.error({ generation: generation.handle.generation }, 'the browser disconnected; relaunching');
+    this.emit('generation-ended', generation.handle.generation);
+    // Relaunch now rather than on the next request, so queued captures find it ready.
+    this.ensureLaunched().catch((error: unknown) => {
+      this.options.logger.error({ err: error }, 'the browser could not be relaunched');
+    });
+  }
+}

@@ -1,0 +1,64 @@
+import type { BrowserContext, CDPSession, Page } from 'playwright-core';
+import type { BrowserHandle } from './browser.js';
+
+/**
+ * One browser context with its one page, owned by exactly one caller for its whole
+ * life. It remembers what it needs to be wiped clean before its next capture.
+ */
+export class PooledContext {
+  uses = 0;
+  lastUsed = Date.now();
+  /** Every http(s) origin the page or its frames, workers and popups talked to. */
+  readonly origins = new Set<string>();
+  /**
+   * Set when the context picked up state that no reset can remove (HTTP auth
+   * credentials cached after a 401 challenge); such a context is closed, not reused.
+   */
+  tainted = false;
+  closed = false;
+
+  private constructor(
+    readonly caller: string,
+    readonly browser: BrowserHandle,
+    readonly context: BrowserContext,
+    readonly page: Page,
+    readonly cdp: CDPSession,
+  ) {
+    context.on('request', (request) => {
+      const url = request.url();
+      if (url.startsWith('http:') || url.startsWith('https:')) this.origins.add(new URL(url).origin);
+    });
+    context.on('response', (response) => {
+      if (response.status() === 401 || response.status() === 407) this.tainted = true;
+    });
+    context.on('close', () => {
+      this.closed = true;
+    });
+  }
+
+  /** Opens a new context and page for `caller` in the given browser. */
+  static async open(caller: string, browser: BrowserHandle): Promise<PooledContext> {
+    const context = await browser.browser.newContext({
+      // PageShot sets the viewport, scale and colour scheme itself per capture over CDP,
+      // so that one context can serve captures of different sizes.
+      viewport: null,
+      serviceWorkers: 'block',
+      acceptDownloads: false,
+    });
+    try {
+      const page = await context.newPage();
+      const cdp = await context.newCDPSession(page);
+      return new PooledContext(caller, browser, context, page, cdp);
+    } catch (error) {
+      await context.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Closes the context and with it every page and renderer it owns. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.context.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,52 @@
+import type { PooledContext } from './pooled-context.js';
+
+const RESET_TIMEOUT_MS = 5_000;
+
+/**
+ * Wipes every kind of state a capture can leave in a context, so the same caller's
+ * next capture starts as if in a new one. Returns false when the context cannot be
+ * trusted clean (or has grown too big) and must be closed instead of reused.
+ *
+ * What is removed, and how:
+ * - popups and extra pages: closed;
+ * - running scripts, timers, open connections: the page goes to about:blank first;
+ * - localStorage, sessionStorage, IndexedDB, Cache Storage, service worker
+ *   registrations, file systems, cookies of each origin seen:
+ *   CDP `Storage.clearDataForOrigin` with `storageTypes: "all"`;
+ * - every other cookie: `clearCookies()`; permissions: `clearPermissions()`;
+ * - HTTP cache: CDP `Network.clearBrowserCache`;
+ * - emulation and header overrides: not reset here, because every capture sets all of
+ *   them explicitly before it navigates (see emulation.ts);
+ * - HTTP auth credentials cannot be cleared over CDP: a context that saw a 401/407
+ *   challenge is marked tainted and closed instead.
+ */
+export async function resetForReuse(pooled: PooledContext, maxHeapBytes: number): Promise<boolean> {
+  if (pooled.closed || pooled.tainted) return false;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), RESET_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([wipe(pooled, maxHeapBytes), timeout]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function wipe(pooled: PooledContext, maxHeapBytes: number): Promise<boolean> {
+  const { context, page, cdp } = pooled;
+  await Promise.all(context.pages().filter((other) => other !== page).map((other) => other.close()));
+  await page.goto('about:blank', { timeout: RESET_TIMEOUT_MS });
+  // A page's unload handlers run during that navigation and may still have made requests.
+  const origins = [...pooled.origins];
+  pooled.origins.clear();
+  await Promise.all(
+    origins.map((origin) => cdp.send('Storage.clearDataForOrigin', { origin, storageTypes: 'all' })),
+  );
+  await Promise.all([context.clearCookies(), context.clearPermissions(), cdp.send('Network.clearBrowserCache')]);
+  if (pooled.tainted) return false;
+  const heap = (await cdp.send('Runtime.getHeapUsage')) as { usedSize: number };
+  return heap.usedSize <= maxHeapBytes;
+}

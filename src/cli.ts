@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { createApp } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { shoot, SHOOT_FLAGS } from './shoot.js';
+import { VERSION } from './version.js';
+
+const USAGE = `pageshot ${VERSION}: screenshots as a service
+
+Usage:
+  pageshot serve                     start the HTTP API (configured by environment variables)
+  pageshot shoot <url> -o file.png   take one screenshot without a server
+  pageshot --version
+
+shoot options (the same as the API's):
+  -o, --output FILE         where to write the image (required)
+  --width N --height N      viewport in CSS pixels (default 1280x720)
+  --device-scale-factor N   1 to 3
+  --full-page               capture the whole page
+  --format png|jpeg|webp    --quality 0-100 (jpeg, webp)
+  --selector CSS            capture one element
+  --wait-until load|domcontentloaded|networkidle
+  --wait-for-selector CSS   --delay MS   --timeout MS
+  --dark-mode   --omit-background   --user-agent UA
+  --css TEXT    --js TEXT   --html  (treat the argument as markup, not a URL)
+`;
+
+async function serve(): Promise<void> {
+  const app = await createApp(loadConfig());
+  await app.listen();
+  let signals = 0;
+  const stop = (signal: string) => {
+    if (++signals > 1) process.exit(1); // a second signal means "now"
+    app.server.log.info({ signal }, 'shutting down');
+    app.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function runShoot(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args, options: SHOOT_FLAGS, allowPositionals: true });
+  const target = positionals[0];
+  const output = values.output;
+  if (positionals.length !== 1 || target === undefined || typeof output !== 'string') {
+    throw new UsageError('shoot needs one URL and -o FILE.');
+  }
+  const image = await shoot(loadConfig(), target, values);
+  await writeFile(output, image);
+  process.stdout.write(`${output}: ${image.length} bytes\n`);
+}
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (command === 'serve') return serve();
+  if (command === 'shoot') return runShoot(rest);
+  if (command === '--version' || command === '-v') {
+    process.stdout.write(`${VERSION}\n`);
+    return;
+  }
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  throw new UsageError(`Unknown command "${command}".`);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof UsageError) process.stderr.write(`${error.message}\n\n${USAGE}`);
+  else if (error instanceof ConfigError) process.stderr.write(`Configuration error: ${error.message}\n`);
+  else process.stderr.write(`pageshot: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(error instanceof UsageError ? 2 : 1);
+});

@@ -1,0 +1,148 @@
+import os from 'node:os';
+import ipaddr from 'ipaddr.js';
+
+/** Limits that bound what one capture may ask for (OWASP API4: resource consumption). */
+export interface CaptureLimits {
+  maxWidth: number;
+  maxHeight: number;
+  maxFullPageHeight: number;
+  maxDelayMs: number;
+  maxTimeoutMs: number;
+  defaultTimeoutMs: number;
+  maxHtmlBytes: number;
+}
+
+/** The whole configuration of a PageShot process, read once from the environment. */
+export interface Config {
+  host: string;
+  port: number;
+  logLevel: string;
+  /** Fastify's trustProxy: whose X-Forwarded-For to believe when telling clients apart. */
+  trustProxy: boolean | number | string;
+  chromiumPath: string | undefined;
+  /** CIDR ranges that may be reached although they are private (tests, intranets). */
+  allowPrivateNetworks: Array<[ipaddr.IPv4 | ipaddr.IPv6, number]>;
+  maxConcurrency: number;
+  maxQueue: number;
+  queueTimeoutMs: number;
+  cpuBusyPercent: number;
+  shutdownTimeoutMs: number;
+  pool: {
+    maxContexts: number;
+    maxUsesPerContext: number;
+    idleTimeoutMs: number;
+    maxHeapMb: number;
+  };
+  browserMaxCaptures: number;
+  limits: CaptureLimits;
+}
+
+/** Raised when an environment variable holds a value PageShot cannot use. */
+export class ConfigError extends Error {
+  constructor(variable: string, accepts: string, value: string) {
+    super(`${variable}=${JSON.stringify(value)} is not valid: ${variable} accepts ${accepts}.`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function readInt(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(name, `an integer from ${min} to ${max}`, raw);
+  }
+  return value;
+}
+
+function readCidrs(env: Env, name: string): Config['allowPrivateNetworks'] {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return [];
+  return raw.split(',').map((part) => {
+    const cidr = part.trim();
+    try {
+      return ipaddr.parseCIDR(cidr);
+    } catch {
+      throw new ConfigError(name, 'a comma-separated list of CIDR ranges such as 127.0.0.0/8,::1/128', raw);
+    }
+  });
+}
+
+function readTrustProxy(env: Env): Config['trustProxy'] {
+  const raw = env.PAGESHOT_TRUST_PROXY?.trim() ?? '';
+  if (raw === '' || raw === 'false') return false;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  for (const part of raw.split(',')) {
+    const entry = part.trim();
+    if (!ipaddr.isValid(entry) && !isCidr(entry)) {
+      throw new ConfigError('PAGESHOT_TRUST_PROXY', 'true, false, a hop count, or a comma-separated list of proxy IPs/CIDRs', raw);
+    }
+  }
+  return raw;
+}
+
+function isCidr(value: string): boolean {
+  try {
+    ipaddr.parseCIDR(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function readLogLevel(env: Env): string {
+  const raw = env.PAGESHOT_LOG_LEVEL ?? env.LOG_LEVEL ?? 'info';
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+  if (!levels.includes(raw)) throw new ConfigError('PAGESHOT_LOG_LEVEL', levels.join(', '), raw);
+  return raw;
+}
+
+/**
+ * The default number of captures at once. Each capture keeps a renderer busy for
+ * ~100 ms of CPU and waits on the network in between, so one more than the cores keeps
+ * them busy without making every capture slower (measured with bench/capture.ts).
+ */
+export function defaultConcurrency(): number {
+  return Math.max(2, os.availableParallelism() + 1);
+}
+
+/**
+ * Reads and validates the configuration. A bad value throws a ConfigError naming the
+ * variable and what it accepts, so start-up fails fast with a clear message.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const maxConcurrency = readInt(env, 'PAGESHOT_MAX_CONCURRENCY', defaultConcurrency(), 1, 256);
+  const maxTimeoutMs = readInt(env, 'PAGESHOT_MAX_TIMEOUT_MS', 60_000, 1_000, 600_000);
+  return {
+    host: env.HOST?.trim() || '0.0.0.0',
+    port: readInt(env, 'PORT', 3000, 0, 65535),
+    logLevel: readLogLevel(env),
+    trustProxy: readTrustProxy(env),
+    chromiumPath: env.PAGESHOT_CHROMIUM_PATH?.trim() || undefined,
+    allowPrivateNetworks: readCidrs(env, 'PAGESHOT_ALLOW_PRIVATE_NETWORKS'),
+    maxConcurrency,
+    maxQueue: readInt(env, 'PAGESHOT_MAX_QUEUE', 10, 0, 10_000),
+    queueTimeoutMs: readInt(env, 'PAGESHOT_QUEUE_TIMEOUT_MS', 30_000, 1, 600_000),
+    cpuBusyPercent: readInt(env, 'PAGESHOT_CPU_BUSY_PERCENT', 95, 1, 100),
+    shutdownTimeoutMs: readInt(env, 'PAGESHOT_SHUTDOWN_TIMEOUT_MS', 30_000, 0, 600_000),
+    pool: {
+      maxContexts: readInt(env, 'PAGESHOT_POOL_MAX_CONTEXTS', Math.max(8, maxConcurrency * 2), 1, 1_000),
+      maxUsesPerContext: readInt(env, 'PAGESHOT_POOL_MAX_USES', 50, 1, 100_000),
+      idleTimeoutMs: readInt(env, 'PAGESHOT_POOL_IDLE_TIMEOUT_MS', 60_000, 1_000, 3_600_000),
+      maxHeapMb: readInt(env, 'PAGESHOT_POOL_MAX_HEAP_MB', 256, 16, 16_384),
+    },
+    browserMaxCaptures: readInt(env, 'PAGESHOT_BROWSER_MAX_CAPTURES', 2_000, 1, 10_000_000),
+    limits: {
+      maxWidth: readInt(env, 'PAGESHOT_MAX_WIDTH', 3840, 100, 16_384),
+      maxHeight: readInt(env, 'PAGESHOT_MAX_HEIGHT', 2160, 100, 16_384),
+      maxFullPageHeight: readInt(env, 'PAGESHOT_MAX_FULLPAGE_HEIGHT', 16_384, 100, 65_536),
+      maxDelayMs: readInt(env, 'PAGESHOT_MAX_DELAY_MS', 10_000, 0, 600_000),
+      maxTimeoutMs,
+      defaultTimeoutMs: Math.min(30_000, maxTimeoutMs),
+      maxHtmlBytes: readInt(env, 'PAGESHOT_MAX_HTML_BYTES', 1_000_000, 1_000, 50_000_000),
+    },
+  };
+}

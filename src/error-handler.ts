@@ -1,0 +1,70 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError, errorBody } from './errors.js';
+
+interface ValidationIssue {
+  keyword: string;
+  instancePath: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+/** Names the field an Ajv error is about: "width", "headers/X-Foo", "cookies/0/name". */
+function fieldOf(issue: ValidationIssue): string {
+  const path = issue.instancePath.replace(/^\//, '');
+  const extra = issue.params.missingProperty ?? issue.params.additionalProperty;
+  if (typeof extra === 'string') return path ? `${path}/${extra}` : extra;
+  return path || '(root)';
+}
+
+function describe(issue: ValidationIssue, all: ValidationIssue[]): string {
+  if (typeof issue.params.additionalProperty === 'string') return `"${fieldOf(issue)}" is not a known option.`;
+  if (typeof issue.params.missingProperty === 'string') return `"${fieldOf(issue)}" is required.`;
+  if (issue.keyword === 'anyOf') {
+    // A union of literals (format, waitUntil): Ajv reports one `const` miss per branch.
+    const allowed = all
+      .filter((other) => other.instancePath === issue.instancePath && other.keyword === 'const')
+      .map((other) => String(other.params.allowedValue));
+    if (allowed.length > 0) return `"${fieldOf(issue)}" must be one of: ${allowed.join(', ')}.`;
+  }
+  return `"${fieldOf(issue)}" ${issue.message ?? 'is not valid'}.`;
+}
+
+/** Turns anything thrown while handling a request into an ApiError safe to show. */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  const fastifyError = error as Partial<FastifyError> & { validation?: ValidationIssue[] };
+  if (fastifyError.validation?.length) {
+    // With a union (format, waitUntil) Ajv reports each branch; the enum-like summary is the useful one.
+    const issues = fastifyError.validation;
+    const issue = issues.find((candidate) => candidate.keyword === 'anyOf') ?? issues[0]!;
+    return new ApiError('VALIDATION_ERROR', describe(issue, issues), { extras: { field: fieldOf(issue) } });
+  }
+  switch (fastifyError.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError('PAYLOAD_TOO_LARGE', 'The request body is larger than this server accepts.');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ApiError('UNSUPPORTED_MEDIA_TYPE', 'Send the options as JSON with content-type: application/json.');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new ApiError('INVALID_JSON', 'The body is empty; send the options as a JSON object.');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new ApiError('INVALID_JSON', 'The body is not valid JSON.');
+  }
+  if (fastifyError.statusCode === 400 && error instanceof SyntaxError) {
+    return new ApiError('INVALID_JSON', 'The body is not valid JSON.');
+  }
+  if (fastifyError.statusCode === 404) return new ApiError('NOT_FOUND', 'No such route.');
+  if (fastifyError.statusCode === 413) return new ApiError('PAYLOAD_TOO_LARGE', 'The request is too large.');
+  if (fastifyError.statusCode === 415) return new ApiError('UNSUPPORTED_MEDIA_TYPE', 'Unsupported content type.');
+  if (fastifyError.statusCode !== undefined && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    return new ApiError('VALIDATION_ERROR', 'The request is not valid.');
+  }
+  return new ApiError('INTERNAL_ERROR', 'Something went wrong on our side.');
+}
+
+/** Fastify error handler: the shared JSON error body, `Retry-After` when known, no internals. */
+export function handleError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const apiError = toApiError(error);
+  if (apiError.code === 'INTERNAL_ERROR') request.log.error({ err: error }, 'unhandled error');
+  if (apiError.retryAfter !== undefined) reply.header('retry-after', String(apiError.retryAfter));
+  return reply.status(apiError.statusCode).send(errorBody(apiError, request.id));
+}

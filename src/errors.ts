@@ -1,0 +1,67 @@
+/**
+ * Every error PageShot answers with, in one place.
+ *
+ * Codes are public API: clients and tests branch on them. Add new ones; never rename
+ * or reuse one. The HTTP status of a code never changes either.
+ */
+export const ERROR_CODES = {
+  VALIDATION_ERROR: 400,
+  INVALID_JSON: 400,
+  NOT_FOUND: 404,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  TARGET_FORBIDDEN: 403,
+  SELECTOR_NOT_FOUND: 422,
+  SCRIPT_FAILED: 422,
+  NAVIGATION_FAILED: 502,
+  RENDER_TIMEOUT: 504,
+  CAPTURE_FAILED: 500,
+  BROWSER_CRASHED: 503,
+  QUEUE_FULL: 503,
+  QUEUE_TIMEOUT: 503,
+  SERVER_BUSY: 503,
+  SHUTTING_DOWN: 503,
+  CLIENT_CLOSED_REQUEST: 499,
+  INTERNAL_ERROR: 500,
+} as const;
+
+/** A stable, machine-readable error code. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Extra fields some errors carry in their JSON body (busy answers, for instance). */
+export type ErrorExtras = Record<string, string | number | boolean>;
+
+/**
+ * An error meant for the caller: its message is safe to show, its code is stable.
+ * Anything thrown that is not an ApiError becomes a plain 500 with no internals.
+ */
+export class ApiError extends Error {
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+  /** Fields merged into the JSON body, e.g. `{ status: 'busy', queueLength: 3 }`. */
+  readonly extras: ErrorExtras;
+  /** Seconds after which a retry may succeed; sent as `Retry-After`. */
+  readonly retryAfter: number | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { extras?: ErrorExtras; retryAfter?: number } = {}) {
+    super(message);
+    this.name = 'ApiError';
+    this.code = code;
+    this.statusCode = ERROR_CODES[code];
+    this.extras = options.extras ?? {};
+    this.retryAfter = options.retryAfter;
+  }
+}
+
+/** The JSON body of every error response. */
+export interface ErrorBody {
+  error: string;
+  code: ErrorCode;
+  requestId: string;
+  [extra: string]: string | number | boolean;
+}
+
+/** Builds the shared error body; extras never override the three core fields. */
+export function errorBody(error: ApiError, requestId: string): ErrorBody {
+  return { ...error.extras, error: error.message, code: error.code, requestId };
+}

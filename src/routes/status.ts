@@ -1,0 +1,52 @@
+import os from 'node:os';
+import type { FastifyInstance } from 'fastify';
+import { formatPercent, type Admission } from '../admission/admission.js';
+import type { BrowserManager } from '../capture/browser.js';
+import type { WarmPool } from '../capture/warm-pool.js';
+import { VERSION } from '../version.js';
+
+/** What the status route reads. */
+export interface StatusRouteDeps {
+  admission: Admission;
+  browsers: BrowserManager;
+  pool: WarmPool;
+  cpuUsage: () => number;
+  startedAt: number;
+}
+
+const MB = 1024 * 1024;
+
+/**
+ * `GET /status`: whether the service would take more work right now, and why not.
+ * `status` is "busy" exactly when a request that had to wait would be refused.
+ */
+export function statusRoutes(app: FastifyInstance, deps: StatusRouteDeps): void {
+  app.get('/status', async (_request, reply) => {
+    const { admission, browsers, pool } = deps;
+    reply.header('cache-control', 'no-store');
+    return {
+      status: admission.isBusy() ? 'busy' : 'running',
+      version: VERSION,
+      uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000),
+      system: {
+        cpuUsage: formatPercent(deps.cpuUsage()),
+        cpuCount: os.availableParallelism(),
+        loadAverage: os.loadavg().map((value) => Math.round(value * 100) / 100),
+        memory: {
+          processRssMb: Math.round(process.memoryUsage.rss() / MB),
+          systemFreeMb: Math.round(os.freemem() / MB),
+          systemTotalMb: Math.round(os.totalmem() / MB),
+        },
+      },
+      queue: { ...admission.stats(), refusals: admission.refusals },
+      browser: {
+        state: browsers.state,
+        version: browsers.version ?? null,
+        capturesServed: browsers.capturesServed,
+        restarts: browsers.crashes + browsers.recycles,
+        crashes: browsers.crashes,
+      },
+      pool: pool.stats(),
+    };
+  });
+}

@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { handleError } from './error-handler.js';
+import { ApiError, errorBody } from './errors.js';
+import { screenshotRoutes, type ScreenshotRouteDeps } from './routes/screenshot.js';
+import { statusRoutes, type StatusRouteDeps } from './routes/status.js';
+
+/** Everything the HTTP layer is given; it holds no business logic of its own. */
+export interface ServerDeps extends ScreenshotRouteDeps, StatusRouteDeps {
+  config: Config;
+  logger: Logger;
+  /** True once shutdown began: new requests are refused with SHUTTING_DOWN. */
+  isShuttingDown: () => boolean;
+}
+
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** Room in the body for the other options beside the largest allowed `html`. */
+const BODY_OVERHEAD_BYTES = 512 * 1024;
+
+/** Builds the Fastify app: hooks, error handling and routes. Does not listen. */
+export function buildServer(deps: ServerDeps): FastifyInstance {
+  const { config } = deps;
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    requestIdLogLabel: 'requestId',
+    // A caller's own X-Request-Id is kept when it is short and plain, so traces join up.
+    genReqId: (request) => {
+      const incoming = request.headers['x-request-id'];
+      return typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    // Fastify also takes a hop count here, although its typings leave numbers out.
+    trustProxy: config.trustProxy as boolean | string,
+    bodyLimit: config.limits.maxHtmlBytes * 4 + BODY_OVERHEAD_BYTES,
+    return503OnClosing: false,
+    ajv: {
+      // Unknown options are an error, not silently dropped; query strings are coerced.
+      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
+    },
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    if (deps.isShuttingDown()) {
+      throw new ApiError('SHUTTING_DOWN', 'The server is shutting down.', { retryAfter: 1, extras: { status: 'busy' } });
+    }
+  });
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send(errorBody(new ApiError('NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`), request.id)),
+  );
+
+  screenshotRoutes(app, deps);
+  statusRoutes(app, deps);
+  return app;
+}
