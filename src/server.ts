@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { handleError } from './error-handler.js';
@@ -25,7 +25,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   const { config } = deps;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
-    requestIdLogLabel: 'requestId',
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
     // A caller's own X-Request-Id is kept when it is short and plain, so traces join up.
     genReqId: (request) => {
       const incoming = request.headers['x-request-id'];

@@ -12,7 +12,7 @@ export class PooledContext {
   readonly origins = new Set<string>();
   /**
    * Set when the context picked up state that no reset can remove (HTTP auth
-   * credentials cached after a 401 challenge); such a context is closed, not reused.
+   * credentials from a URL); such a context is closed, not reused.
    */
   tainted = false;
   closed = false;
@@ -26,10 +26,12 @@ export class PooledContext {
   ) {
     context.on('request', (request) => {
       const url = request.url();
-      if (url.startsWith('http:') || url.startsWith('https:')) this.origins.add(new URL(url).origin);
-    });
-    context.on('response', (response) => {
-      if (response.status() === 401 || response.status() === 407) this.tainted = true;
+      if (!url.startsWith('http:') && !url.startsWith('https:')) return;
+      const parsed = new URL(url);
+      this.origins.add(parsed.origin);
+      // Credentials in a URL (the target's, or a script's XHR open(…, user, password))
+      // land in Chromium's HTTP auth cache, which nothing over CDP can empty.
+      if (parsed.username !== '' || parsed.password !== '') this.tainted = true;
     });
     context.on('close', () => {
       this.closed = true;

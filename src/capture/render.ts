@@ -1,6 +1,6 @@
 import type { CaptureLimits } from '../config.js';
 import { ApiError } from '../errors.js';
-import { applyEmulation } from './emulation.js';
+import { applyEmulation, clearTransparentBackground, setTransparentBackground } from './emulation.js';
 import type { CaptureOptions } from './options.js';
 import type { PooledContext } from './pooled-context.js';
 
@@ -92,6 +92,15 @@ async function screenshot(pooled: PooledContext, options: CaptureOptions, limits
     optimizeForSpeed: true,
     ...(clip ? { clip, captureBeyondViewport: true } : {}),
   };
+  if (options.omitBackground) await setTransparentBackground(pooled);
+  try {
+    return await captureWithRetry(pooled, params);
+  } finally {
+    if (options.omitBackground) await clearTransparentBackground(pooled);
+  }
+}
+
+async function captureWithRetry(pooled: PooledContext, params: object): Promise<Buffer> {
   try {
     const { data } = (await pooled.cdp.send('Page.captureScreenshot', params)) as { data: string };
     return Buffer.from(data, 'base64');

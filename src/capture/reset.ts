@@ -17,8 +17,8 @@ const RESET_TIMEOUT_MS = 5_000;
  * - HTTP cache: CDP `Network.clearBrowserCache`;
  * - emulation and header overrides: not reset here, because every capture sets all of
  *   them explicitly before it navigates (see emulation.ts);
- * - HTTP auth credentials cannot be cleared over CDP: a context that saw a 401/407
- *   challenge is marked tainted and closed instead.
+ * - HTTP auth credentials cannot be cleared over CDP: a context whose page sent a
+ *   request with credentials in its URL is marked tainted and closed instead.
  */
 export async function resetForReuse(pooled: PooledContext, maxHeapBytes: number): Promise<boolean> {
   if (pooled.closed || pooled.tainted) return false;
