@@ -46,15 +46,27 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
+type Cidr = [ipaddr.IPv4 | ipaddr.IPv6, number];
 
 function readInt(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
+  const value = /^\s*-?\d+\s*$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new ConfigError(name, `an integer from ${min} to ${max}`, raw);
   }
   return value;
+}
+
+/**
+ * `::ffff:127.0.0.0/104` means 127.0.0.0/8: addresses are checked after ipaddr.js turns
+ * IPv4-mapped ones into plain IPv4, so the range must be in that form too to match.
+ */
+function toPlainIPv4Range([range, bits]: Cidr): Cidr {
+  if (range.kind() === 'ipv6' && bits >= 96 && (range as ipaddr.IPv6).isIPv4MappedAddress()) {
+    return [(range as ipaddr.IPv6).toIPv4Address(), bits - 96];
+  }
+  return [range, bits];
 }
 
 function readCidrs(env: Env, name: string): Config['allowPrivateNetworks'] {
@@ -63,7 +75,7 @@ function readCidrs(env: Env, name: string): Config['allowPrivateNetworks'] {
   return raw.split(',').map((part) => {
     const cidr = part.trim();
     try {
-      return ipaddr.parseCIDR(cidr);
+      return toPlainIPv4Range(ipaddr.parseCIDR(cidr));
     } catch {
       throw new ConfigError(name, 'a comma-separated list of CIDR ranges such as 127.0.0.0/8,::1/128', raw);
     }
@@ -94,9 +106,11 @@ function isCidr(value: string): boolean {
 }
 
 function readLogLevel(env: Env): string {
-  const raw = env.PAGESHOT_LOG_LEVEL ?? env.LOG_LEVEL ?? 'info';
+  const name = env.PAGESHOT_LOG_LEVEL?.trim() ? 'PAGESHOT_LOG_LEVEL' : env.LOG_LEVEL?.trim() ? 'LOG_LEVEL' : undefined;
+  if (name === undefined) return 'info';
+  const raw = env[name]!.trim();
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-  if (!levels.includes(raw)) throw new ConfigError('PAGESHOT_LOG_LEVEL', levels.join(', '), raw);
+  if (!levels.includes(raw)) throw new ConfigError(name, levels.join(', '), raw);
   return raw;
 }
 

@@ -47,6 +47,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       throw new ApiError('SHUTTING_DOWN', 'The server is shutting down.', { retryAfter: 1, extras: { status: 'busy' } });
     }
   });
+  // The API speaks JSON only; a text/plain body would otherwise reach the schema as a string.
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send(errorBody(new ApiError('NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`), request.id)),

@@ -39,7 +39,7 @@ describe('findChromium', () => {
   });
 
   it('does not fall back to /usr/bin/chromium when the configured path is unusable', () => {
-    assert.throws(() => findChromium(plainFile, '/usr/bin'));
+    assertNamesVariable(() => findChromium(plainFile, '/usr/bin'));
   });
 
   it('returns a configured executable path as is', () => {
@@ -54,10 +54,7 @@ describe('findChromium', () => {
     assert.equal(findChromium(undefined, ''), '/usr/bin/chromium');
   });
 
-  it(
-    'refuses a configured directory as not an executable file',
-    { todo: 'isExecutable() only checks X_OK, which every searchable directory passes, so a directory is returned as the browser' },
-    () => {
+  it('refuses a configured directory as not an executable file', () => {
       assertNamesVariable(() => findChromium(dir, ''));
     },
   );

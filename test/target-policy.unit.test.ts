@@ -31,6 +31,8 @@ describe('isAddressAllowed', () => {
     ['fe80::1', 'link-local IPv6'],
     ['::ffff:127.0.0.1', 'IPv4-mapped loopback, dotted'],
     ['::ffff:7f00:1', 'IPv4-mapped loopback, hex'],
+    ['::127.0.0.1', 'deprecated IPv4-compatible loopback'],
+    ['::7f00:1', 'deprecated IPv4-compatible loopback, hex'],
   ] as const;
   for (const [address, what] of refused) {
     it(`refuses ${address} (${what})`, () => {

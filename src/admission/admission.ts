@@ -67,6 +67,7 @@ export class Admission {
    */
   acquire(caller: string, signal?: AbortSignal): Promise<Release> {
     if (this.closing) return Promise.reject(this.refusal('SHUTTING_DOWN', 'The server is shutting down.'));
+    if (signal?.aborted) return Promise.reject(new ApiError('CLIENT_CLOSED_REQUEST', 'The client went away.'));
     if (this.active < this.options.maxConcurrency && this.queue.size === 0) return Promise.resolve(this.take());
     if (this.cpuSaturated()) {
       return Promise.reject(

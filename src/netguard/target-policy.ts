@@ -4,6 +4,8 @@ import { ApiError } from '../errors.js';
 
 type Cidr = [ipaddr.IPv4 | ipaddr.IPv6, number];
 
+const IPV4_COMPATIBLE = ipaddr.parse('::');
+
 /**
  * Decides whether an address may be reached: public unicast only, unless the operator
  * allowed its range. `ipaddr.process()` first turns `::ffff:127.0.0.1` back into
@@ -19,6 +21,8 @@ export function isAddressAllowed(address: string, allowed: readonly Cidr[]): boo
   for (const [range, bits] of allowed) {
     if (parsed.kind() === range.kind() && parsed.match(range, bits)) return true;
   }
+  // ipaddr.js calls the deprecated IPv4-compatible block ::/96 (::127.0.0.1) unicast; it is not.
+  if (parsed.kind() === 'ipv6' && parsed.match(IPV4_COMPATIBLE, 96)) return false;
   return parsed.range() === 'unicast';
 }
 

@@ -20,13 +20,13 @@ export function screenshotRoutes(app: FastifyInstance, deps: ScreenshotRouteDeps
   const { config, admission, engine } = deps;
 
   async function handle(request: FastifyRequest, reply: FastifyReply, input: CaptureRequest) {
+    const clientGone = new AbortController();
+    reply.raw.once('close', () => clientGone.abort());
     const options = toCaptureOptions(input, config.limits);
     if (options.target.kind === 'url') await assertTargetAllowed(options.target.url, config.allowPrivateNetworks);
     // Until API keys exist, a caller is a client IP: the queue is fair between them and
     // a browser context never serves two of them.
     const caller = `ip:${request.ip}`;
-    const clientGone = new AbortController();
-    reply.raw.once('close', () => clientGone.abort());
     const queuedAt = Date.now();
     const release = await admission.acquire(caller, clientGone.signal);
     const waitedMs = Date.now() - queuedAt;
