@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import { ApiError } from './errors.js';
 import { shoot, SHOOT_FLAGS } from './shoot.js';
 import { VERSION } from './version.js';
 
@@ -74,6 +75,7 @@ async function main(argv: string[]): Promise<void> {
 main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof UsageError) process.stderr.write(`${error.message}\n\n${USAGE}`);
   else if (error instanceof ConfigError) process.stderr.write(`Configuration error: ${error.message}\n`);
+  else if (error instanceof ApiError) process.stderr.write(`pageshot: ${error.code}: ${error.message}\n`);
   else process.stderr.write(`pageshot: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(error instanceof UsageError ? 2 : 1);
 });

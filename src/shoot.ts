@@ -66,9 +66,6 @@ export async function shoot(config: Config, target: string, flags: Flags): Promi
   try {
     const result = await new CaptureEngine(pool, config.limits, logger).capture('cli', options);
     return result.image;
-  } catch (error) {
-    if (error instanceof ApiError) throw new Error(`${error.code}: ${error.message}`);
-    throw error;
   } finally {
     await pool.close();
     await browsers.close();

@@ -93,12 +93,13 @@ describe('admission under load', () => {
     const pageshot = await startPageShot({ PAGESHOT_MAX_CONCURRENCY: '1', PAGESHOT_MAX_QUEUE: '10' });
     try {
       const finished: string[] = [];
-      const shot = (name: string, from: string) =>
-        pageshot.shoot({ url: `${site.url}/slow?ms=200&${name}` }, { from }).then((reply) => {
+      const shot = (name: string, from: string, ms = 100) =>
+        pageshot.shoot({ url: `${site.url}/slow?ms=${ms}&${name}` }, { from }).then((reply) => {
           assert.equal(reply.status, 200);
           finished.push(name);
         });
-      const flood = [shot('a1', '127.0.0.2')];
+      // a1 holds the only slot long enough for everything else to be queued behind it.
+      const flood = [shot('a1', '127.0.0.2', 2500)];
       await until(pageshot, (queue) => queue.activeRequests === 1);
       for (const name of ['a2', 'a3', 'a4', 'a5']) {
         flood.push(shot(name, '127.0.0.2'));
