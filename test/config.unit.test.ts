@@ -33,9 +33,9 @@ describe('loadConfig defaults', () => {
     assert.equal(config.limits.maxFullPageHeight, 16384);
   });
 
-  it('runs at least two captures at once, one more than the cores', () => {
+  it('runs two captures per core at once by default', () => {
     assert.ok(config.maxConcurrency >= 2, `maxConcurrency is ${config.maxConcurrency}`);
-    assert.equal(config.maxConcurrency, Math.max(2, os.availableParallelism() + 1));
+    assert.equal(config.maxConcurrency, Math.max(2, 2 * os.availableParallelism()));
   });
 
   it('logs at info, trusts no proxy, allows no private network and has no Chromium path by default', () => {

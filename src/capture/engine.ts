@@ -61,11 +61,12 @@ export class CaptureEngine {
       });
       work.catch(() => undefined); // it may settle after the deadline already answered
       const image = await Promise.race([work, expired]);
-      reusable = true;
+      // A fresh context was asked for as a throwaway: keeping it would only cost a reset.
+      reusable = !options.fresh;
       return { image, contentType: CONTENT_TYPES[options.format], renderMs: Date.now() - started };
     } catch (error) {
       const apiError = this.toApiError(error, lease.pooled);
-      reusable = REUSABLE_AFTER.has(apiError.code);
+      reusable = !options.fresh && REUSABLE_AFTER.has(apiError.code);
       throw apiError;
     } finally {
       clearTimeout(timer);

@@ -33,6 +33,8 @@ export class WarmPool {
   private readonly idle = new Map<string, IdleEntry[]>();
   private readonly busy = new Set<PooledContext>();
   private idleCount = 0;
+  /** Contexts being opened right now: they count against `maxContexts` already. */
+  private opening = 0;
   private readonly sweeper: NodeJS.Timeout;
   contextsOpened = 0;
 
@@ -49,7 +51,7 @@ export class WarmPool {
   /** Contexts open now, and how many of them wait idle. */
   stats(): { contexts: number; idle: number; busy: number; maxContexts: number; opened: number } {
     return {
-      contexts: this.busy.size + this.idleCount,
+      contexts: this.size(),
       idle: this.idleCount,
       busy: this.busy.size,
       maxContexts: this.options.maxContexts,
@@ -68,10 +70,15 @@ export class WarmPool {
         const reused = await this.takeIdle(caller, handle.generation);
         if (reused) return this.markBusy(reused);
       }
-      this.makeRoom();
-      const pooled = await PooledContext.open(caller, handle);
-      this.contextsOpened++;
-      return this.markBusy(pooled);
+      this.makeRoom(1);
+      this.opening++;
+      try {
+        const pooled = await PooledContext.open(caller, handle);
+        this.contextsOpened++;
+        return this.markBusy(pooled);
+      } finally {
+        this.opening--;
+      }
     } catch (error) {
       this.browsers.release(handle);
       throw error;
@@ -99,6 +106,7 @@ export class WarmPool {
     list.push(entry);
     this.idle.set(pooled.caller, list);
     this.idleCount++;
+    this.makeRoom(0);
   }
 
   /** Closes every context. */
@@ -129,9 +137,13 @@ export class WarmPool {
     }
   }
 
-  /** Closes least recently used idle contexts until one more fits under `maxContexts`. */
-  private makeRoom(): void {
-    while (this.busy.size + this.idleCount >= this.options.maxContexts) {
+  private size(): number {
+    return this.busy.size + this.idleCount + this.opening;
+  }
+
+  /** Closes least recently used idle contexts until `extra` more fit under `maxContexts`. */
+  private makeRoom(extra: number): void {
+    while (this.size() + extra > this.options.maxContexts) {
       const oldest = [...this.idle.values()].flat().sort((a, b) => a.pooled.lastUsed - b.pooled.lastUsed)[0];
       if (!oldest) return; // every context is busy: admission bounds this, so go over briefly
       this.drop(oldest);
