@@ -17,7 +17,10 @@ function fieldOf(issue: ValidationIssue): string {
 }
 
 function describe(issue: ValidationIssue, all: ValidationIssue[]): string {
-  if (typeof issue.params.additionalProperty === 'string') return `"${fieldOf(issue)}" is not a known option.`;
+  if (issue.instancePath === '' && issue.keyword === 'type') return 'Send the options as a JSON object.';
+  if (typeof issue.params.additionalProperty === 'string') {
+    return issue.instancePath === '' ? `"${fieldOf(issue)}" is not a known option.` : `"${fieldOf(issue)}" is not allowed.`;
+  }
   if (typeof issue.params.missingProperty === 'string') return `"${fieldOf(issue)}" is required.`;
   if (issue.keyword === 'anyOf') {
     // A union of literals (format, waitUntil): Ajv reports one `const` miss per branch.
