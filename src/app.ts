@@ -7,14 +7,23 @@ import { findChromium } from './capture/chromium-path.js';
 import { CaptureEngine } from './capture/engine.js';
 import { WarmPool } from './capture/warm-pool.js';
 import type { Config } from './config.js';
+import { Authenticator } from './auth/authenticator.js';
+import { issueFirstAdminKey } from './auth/bootstrap.js';
+import { KeyService } from './auth/key-service.js';
 import { createLogger } from './logger.js';
 import { buildServer } from './server.js';
+import { AuditStore } from './store/audit-store.js';
+import { openDatabase } from './store/database.js';
+import { KeyStore } from './store/key-store.js';
+import { tlsServerFactory } from './tls.js';
 
 /** Replaceable parts, for tests. */
 export interface AppOverrides {
   logger?: Logger;
   /** Replaces the machine's CPU reading (percent), so tests can force "busy". */
   cpuUsage?: () => number;
+  /** Where the first-start admin key is printed (default: standard output). */
+  print?: (text: string) => void;
 }
 
 /** A running PageShot: its HTTP server, its parts, and how to stop it. */
@@ -23,6 +32,8 @@ export interface App {
   browsers: BrowserManager;
   pool: WarmPool;
   admission: Admission;
+  keyService: KeyService;
+  authenticator: Authenticator;
   /** Listens on the configured host and port; returns the base URL. */
   listen(): Promise<string>;
   /** Graceful stop: refuse new work, finish running captures (bounded), close the browser last. */
@@ -32,6 +43,14 @@ export interface App {
 /** Wires the parts together and launches Chromium. Fails fast if Chromium cannot start. */
 export async function createApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
   const logger = overrides.logger ?? createLogger(config.logLevel);
+  const serverFactory = tlsServerFactory(config.tls);
+  const database = await openDatabase(config.store);
+  const keys = new KeyStore(database.db);
+  const audit = new AuditStore(database.db);
+  const authenticator = new Authenticator(config.auth, keys, audit, logger);
+  const keyService = new KeyService(keys, audit, config.auth.keyPrefix, (hash) => authenticator.invalidate(hash));
+  await issueFirstAdminKey(config, keys, keyService, overrides.print ?? ((text) => process.stdout.write(text)));
+  if (!config.auth.enabled) logger.warn('authentication is OFF (PAGESHOT_AUTH=off): anyone who can reach this server can use it');
   const browsers = new BrowserManager({
     executablePath: findChromium(config.chromiumPath),
     maxCaptures: config.browserMaxCaptures,
@@ -58,6 +77,10 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     cpuUsage,
     startedAt: Date.now(),
     isShuttingDown: () => shuttingDown,
+    authenticator,
+    keyService,
+    audit,
+    ...(serverFactory ? { serverFactory } : {}),
   });
 
   let stopping: Promise<void> | undefined;
@@ -76,6 +99,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     sampler?.stop();
     await pool.close();
     await browsers.close();
+    await authenticator.close();
+    await database.close();
     logger.info('stopped');
   }
 
@@ -84,6 +109,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     browsers,
     pool,
     admission,
+    keyService,
+    authenticator,
     async listen() {
       const address = await server.listen({ host: config.host, port: config.port });
       return address;

@@ -2,6 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { createApp } from './app.js';
+import { KEYS_USAGE, runKeys } from './cli-keys.js';
 import { ConfigError, loadConfig } from './config.js';
 import { ApiError } from './errors.js';
 import { shoot, SHOOT_FLAGS } from './shoot.js';
@@ -12,6 +13,7 @@ const USAGE = `pageshot ${VERSION}: screenshots as a service
 Usage:
   pageshot serve                     start the HTTP API (configured by environment variables)
   pageshot shoot <url> -o file.png   take one screenshot without a server
+  pageshot keys …                    create, list, show, revoke, rotate API keys
   pageshot --version
 
 shoot options (the same as the API's):
@@ -61,6 +63,13 @@ async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (command === 'serve') return serve();
   if (command === 'shoot') return runShoot(rest);
+  if (command === 'keys') {
+    if (rest.length === 0) {
+      process.stdout.write(KEYS_USAGE);
+      return;
+    }
+    return runKeys(loadConfig(), rest, (text) => process.stdout.write(text));
+  }
   if (command === '--version' || command === '-v') {
     process.stdout.write(`${VERSION}\n`);
     return;

@@ -1,5 +1,8 @@
+import { createHash } from 'node:crypto';
 import os from 'node:os';
+import path from 'node:path';
 import ipaddr from 'ipaddr.js';
+import { KEY_PREFIX_SHAPE } from './auth/key-format.js';
 
 /** Limits that bound what one capture may ask for (OWASP API4: resource consumption). */
 export interface CaptureLimits {
@@ -35,6 +38,23 @@ export interface Config {
   };
   browserMaxCaptures: number;
   limits: CaptureLimits;
+  auth: AuthConfig;
+  store: { dataDir: string; databaseUrl: string | undefined };
+  tls: { certFile: string; keyFile: string } | undefined;
+  /** Refuse requests that did not arrive over HTTPS (directly, or per a trusted proxy). */
+  requireHttps: boolean;
+}
+
+/** How callers prove who they are. */
+export interface AuthConfig {
+  /** False only with PAGESHOT_AUTH=off: callers are then told apart by IP. */
+  enabled: boolean;
+  /** SHA-256 of API_KEY, the root key with every scope; the value itself is not kept. */
+  rootKeyHash: Buffer | undefined;
+  /** Prefix of new keys, e.g. `ps_live`. */
+  keyPrefix: string;
+  /** Failed authentications per client IP per minute before it gets 429. */
+  failuresPerMinute: number;
 }
 
 /** Raised when an environment variable holds a value PageShot cannot use. */
@@ -105,6 +125,57 @@ function isCidr(value: string): boolean {
   }
 }
 
+function readBoolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+  if (['false', '0', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(name, 'true or false', env[name]!);
+}
+
+/** Minimum length of API_KEY: shorter values are guessable. */
+const MIN_ROOT_KEY_LENGTH = 16;
+
+function readAuth(env: Env): AuthConfig {
+  const rootKey = env.API_KEY;
+  if (rootKey !== undefined && rootKey.length > 0 && rootKey.length < MIN_ROOT_KEY_LENGTH) {
+    // Never echo the value of a secret, even a bad one.
+    throw new ConfigError('API_KEY', `a secret of at least ${MIN_ROOT_KEY_LENGTH} characters`, '(hidden)');
+  }
+  const keyPrefix = env.PAGESHOT_KEY_PREFIX?.trim() || 'ps_live';
+  if (!KEY_PREFIX_SHAPE.test(keyPrefix) || keyPrefix.length > 24) {
+    throw new ConfigError('PAGESHOT_KEY_PREFIX', 'lower-case words joined by "_", such as ps_live or ps_test', keyPrefix);
+  }
+  const mode = env.PAGESHOT_AUTH?.trim().toLowerCase() || 'on';
+  if (mode !== 'on' && mode !== 'off') throw new ConfigError('PAGESHOT_AUTH', 'on or off', env.PAGESHOT_AUTH!);
+  return {
+    enabled: mode === 'on',
+    rootKeyHash: rootKey ? createHash('sha256').update(rootKey, 'utf8').digest() : undefined,
+    keyPrefix,
+    failuresPerMinute: readInt(env, 'PAGESHOT_AUTH_FAILURES_PER_MINUTE', 20, 1, 1_000_000),
+  };
+}
+
+function readTls(env: Env): Config['tls'] {
+  const certFile = env.PAGESHOT_TLS_CERT?.trim();
+  const keyFile = env.PAGESHOT_TLS_KEY?.trim();
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile || !keyFile) {
+    const missing = certFile ? 'PAGESHOT_TLS_KEY' : 'PAGESHOT_TLS_CERT';
+    throw new ConfigError(missing, 'a PEM file path; PAGESHOT_TLS_CERT and PAGESHOT_TLS_KEY go together', '');
+  }
+  return { certFile, keyFile };
+}
+
+function readDatabaseUrl(env: Env): string | undefined {
+  const raw = env.PAGESHOT_DATABASE_URL?.trim();
+  if (!raw) return undefined;
+  if (!/^postgres(ql)?:\/\//.test(raw)) {
+    throw new ConfigError('PAGESHOT_DATABASE_URL', 'a postgres:// or postgresql:// URL', raw.replace(/\/\/[^@/]*@/, '//…@'));
+  }
+  return raw;
+}
+
 function readLogLevel(env: Env): string {
   const name = env.PAGESHOT_LOG_LEVEL?.trim() ? 'PAGESHOT_LOG_LEVEL' : env.LOG_LEVEL?.trim() ? 'LOG_LEVEL' : undefined;
   if (name === undefined) return 'info';
@@ -160,5 +231,12 @@ export function loadConfig(env: Env = process.env): Config {
       defaultTimeoutMs: Math.min(30_000, maxTimeoutMs),
       maxHtmlBytes: readInt(env, 'PAGESHOT_MAX_HTML_BYTES', 1_000_000, 1_000, 50_000_000),
     },
+    auth: readAuth(env),
+    store: {
+      dataDir: path.resolve(env.PAGESHOT_DATA_DIR?.trim() || './data'),
+      databaseUrl: readDatabaseUrl(env),
+    },
+    tls: readTls(env),
+    requireHttps: readBoolean(env, 'PAGESHOT_REQUIRE_HTTPS', false),
   };
 }

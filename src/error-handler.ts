@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, errorBody } from './errors.js';
+import { InvalidCursorError } from './store/store-errors.js';
 
 interface ValidationIssue {
   keyword: string;
@@ -35,6 +36,9 @@ function describe(issue: ValidationIssue, all: ValidationIssue[]): string {
 /** Turns anything thrown while handling a request into an ApiError safe to show. */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
+  if (error instanceof InvalidCursorError) {
+    return new ApiError('VALIDATION_ERROR', '"cursor" is not one this server handed out.', { extras: { field: 'cursor' } });
+  }
   const fastifyError = error as Partial<FastifyError> & { validation?: ValidationIssue[] };
   if (fastifyError.validation?.length) {
     // With a union (format, waitUntil) Ajv reports each branch; the enum-like summary is the useful one.

@@ -1,16 +1,27 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerFactory } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { handleError } from './error-handler.js';
 import { ApiError, errorBody } from './errors.js';
+import { registerAuth } from './auth/auth-hook.js';
+import type { Authenticator } from './auth/authenticator.js';
+import type { KeyService } from './auth/key-service.js';
+import { keyRoutes } from './routes/keys.js';
+import { auditRoutes, meRoutes } from './routes/me.js';
 import { screenshotRoutes, type ScreenshotRouteDeps } from './routes/screenshot.js';
 import { statusRoutes, type StatusRouteDeps } from './routes/status.js';
+import type { AuditStore } from './store/audit-store.js';
 
 /** Everything the HTTP layer is given; it holds no business logic of its own. */
 export interface ServerDeps extends ScreenshotRouteDeps, StatusRouteDeps {
   config: Config;
   logger: Logger;
+  authenticator: Authenticator;
+  keyService: KeyService;
+  audit: AuditStore;
+  /** Creates the Node server: plain HTTP, or HTTPS when TLS is configured. */
+  serverFactory?: FastifyServerFactory;
   /** True once shutdown began: new requests are refused with SHUTTING_DOWN. */
   isShuttingDown: () => boolean;
 }
@@ -35,6 +46,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     trustProxy: config.trustProxy as boolean | string,
     bodyLimit: config.limits.maxHtmlBytes * 4 + BODY_OVERHEAD_BYTES,
     return503OnClosing: false,
+    ...(deps.serverFactory ? { serverFactory: deps.serverFactory } : {}),
     ajv: {
       // Unknown options are an error, not silently dropped; query strings are coerced.
       customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
@@ -54,7 +66,11 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     reply.status(404).send(errorBody(new ApiError('NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`), request.id)),
   );
 
+  registerAuth(app, config, deps.authenticator);
   screenshotRoutes(app, deps);
   statusRoutes(app, deps);
+  keyRoutes(app, deps.keyService);
+  meRoutes(app);
+  auditRoutes(app, deps.audit);
   return app;
 }

@@ -7,16 +7,18 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startFixtureSite, type FixtureSite } from './helpers/fixture-site.js';
-import { decodeImage, httpRequest, TEST_ENV } from './helpers/harness.js';
+import { decodeImage, httpRequest, tempDataDir, TEST_ENV } from './helpers/harness.js';
 import { descendants, stillPresent, waitFor } from './helpers/processes.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** The key store of every server and keys command these tests start. */
+const DATA_DIR = tempDataDir();
 
 /** Starts the real CLI (`pageshot …`) from source in a child process. */
 function cli(args: string[], env: Record<string, string> = {}): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
     cwd: ROOT,
-    env: { ...process.env, ...TEST_ENV, ...env },
+    env: { ...process.env, ...TEST_ENV, PAGESHOT_DATA_DIR: DATA_DIR, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
@@ -53,6 +55,7 @@ describe('the pageshot command', () => {
   after(async () => {
     await site.close();
     await rm(dir, { recursive: true, force: true });
+    await rm(DATA_DIR, { recursive: true, force: true });
   });
 
   it('shoot writes an image with the requested options, without a server', async () => {

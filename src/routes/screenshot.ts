@@ -1,7 +1,16 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Admission } from '../admission/admission.js';
 import type { CaptureEngine } from '../capture/engine.js';
-import { captureBodySchema, captureQuerySchema, toCaptureOptions, type CaptureRequest } from '../capture/options.js';
+import { hostAllowed } from '../auth/host-patterns.js';
+import type { Principal } from '../auth/principal.js';
+import {
+  captureBodySchema,
+  captureQuerySchema,
+  toCaptureOptions,
+  type CaptureRequest,
+  type CaptureTarget,
+} from '../capture/options.js';
+import { ApiError } from '../errors.js';
 import type { Config } from '../config.js';
 import { assertTargetAllowed } from '../netguard/target-policy.js';
 
@@ -10,6 +19,16 @@ export interface ScreenshotRouteDeps {
   config: Config;
   admission: Admission;
   engine: CaptureEngine;
+}
+
+/**
+ * A key limited to some hosts may capture only URLs on them, and no raw html (which
+ * could load anything).
+ */
+function assertKeyMayCapture(principal: Principal, target: CaptureTarget): void {
+  if (principal.allowedHosts.length === 0) return;
+  if (target.kind === 'url' && hostAllowed(target.url.hostname, principal.allowedHosts)) return;
+  throw new ApiError('TARGET_FORBIDDEN', 'This API key may not capture this target.');
 }
 
 /**
@@ -23,10 +42,11 @@ export function screenshotRoutes(app: FastifyInstance, deps: ScreenshotRouteDeps
     const clientGone = new AbortController();
     reply.raw.once('close', () => clientGone.abort());
     const options = toCaptureOptions(input, config.limits);
+    const principal = request.principal!;
+    assertKeyMayCapture(principal, options.target);
     if (options.target.kind === 'url') await assertTargetAllowed(options.target.url, config.allowPrivateNetworks);
-    // Until API keys exist, a caller is a client IP: the queue is fair between them and
-    // a browser context never serves two of them.
-    const caller = `ip:${request.ip}`;
+    // The queue is fair between callers, and a browser context never serves two of them.
+    const caller = principal.caller;
     const queuedAt = Date.now();
     const release = await admission.acquire(caller, clientGone.signal);
     const waitedMs = Date.now() - queuedAt;
@@ -42,10 +62,11 @@ export function screenshotRoutes(app: FastifyInstance, deps: ScreenshotRouteDeps
     }
   }
 
-  app.post('/screenshot', { schema: { body: captureBodySchema(config.limits) } }, (request, reply) =>
+  const routeConfig = { scope: 'screenshot' as const };
+  app.post('/screenshot', { config: routeConfig, schema: { body: captureBodySchema(config.limits) } }, (request, reply) =>
     handle(request, reply, request.body as CaptureRequest),
   );
-  app.get('/screenshot', { schema: { querystring: captureQuerySchema(config.limits) } }, (request, reply) =>
+  app.get('/screenshot', { config: routeConfig, schema: { querystring: captureQuerySchema(config.limits) } }, (request, reply) =>
     handle(request, reply, request.query as CaptureRequest),
   );
 }

@@ -1,4 +1,7 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import sharp from 'sharp';
 import { createApp, type App, type AppOverrides } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
@@ -34,13 +37,23 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-/** Environment every test server starts from: loopback allowed (the fixture site lives there), quiet logs. */
+/**
+ * Environment every test server starts from: loopback allowed (the fixture site lives
+ * there), quiet logs, and authentication off, so callers are told apart by source IP;
+ * the auth suites turn it on.
+ */
 export const TEST_ENV = {
   HOST: '127.0.0.1',
   PORT: '0',
   PAGESHOT_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8,::1/128',
   PAGESHOT_LOG_LEVEL: 'silent',
+  PAGESHOT_AUTH: 'off',
 };
+
+/** A new empty directory for one server's SQLite file. */
+export function tempDataDir(): string {
+  return mkdtempSync(path.join(os.tmpdir(), 'pageshot-data-'));
+}
 
 /** Sends one HTTP request with node:http (so a source address can be chosen). */
 export function httpRequest(base: string, path: string, options: RequestOptions = {}): Promise<Reply> {
@@ -87,15 +100,19 @@ export function httpRequest(base: string, path: string, options: RequestOptions 
 
 /** Starts PageShot with TEST_ENV plus `env`, on a random port, with real Chromium. */
 export async function startPageShot(env: Record<string, string> = {}, overrides: AppOverrides = {}): Promise<TestServer> {
-  const app = await createApp(loadConfig({ ...TEST_ENV, ...env }), overrides);
+  const dataDir = env.PAGESHOT_DATA_DIR ? undefined : tempDataDir();
+  const app = await createApp(loadConfig({ ...TEST_ENV, ...(dataDir ? { PAGESHOT_DATA_DIR: dataDir } : {}), ...env }), overrides);
   const url = await app.listen();
-  const request = (path: string, options?: RequestOptions) => httpRequest(url, path, options);
+  const request = (route: string, options?: RequestOptions) => httpRequest(url, route, options);
   return {
     app,
     url,
     request,
     shoot: (body, options) => request('/screenshot', { ...options, body }),
-    stop: () => app.stop(),
+    stop: async () => {
+      await app.stop();
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
   };
 }
 

@@ -1,0 +1,79 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Config } from '../config.js';
+import { ApiError } from '../errors.js';
+import { ALL_SCOPES, type Scope } from '../store/schema.js';
+import type { Authenticator } from './authenticator.js';
+import type { Principal } from './principal.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The scope a route needs; `any` = any valid key; routes without one are public
+     * (e.g. /status).
+     */
+    scope?: Scope | 'any';
+  }
+}
+
+/** Query parameters that look like a key: refused, since URLs end up in logs and histories. */
+const KEY_QUERY_PARAMETERS = ['api_key', 'apikey', 'apiKey', 'key', 'access_token', 'token'];
+
+const ONE_YEAR_SECONDS = 31_536_000;
+
+/** The key a request presents: `Authorization: Bearer <key>`, else `x-api-key`. */
+export function presentedKey(request: FastifyRequest): string | undefined {
+  const authorization = request.headers.authorization;
+  if (authorization) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    return match?.[1] ?? '';
+  }
+  const header = request.headers['x-api-key'];
+  return typeof header === 'string' ? header.trim() : undefined;
+}
+
+function anonymous(ip: string): Principal {
+  return {
+    kind: 'anonymous',
+    keyId: null,
+    name: 'anonymous',
+    hint: null,
+    scopes: ALL_SCOPES,
+    limits: {},
+    allowedHosts: [],
+    expiresAt: null,
+    caller: `ip:${ip}`,
+  };
+}
+
+/**
+ * Adds the HTTPS requirement (every route) and authentication (routes with a `scope`):
+ * HTTPS first, so a key sent over plain HTTP is refused before it is even read; then
+ * no key in the query string; then the key itself and the route's scope.
+ */
+export function registerAuth(app: FastifyInstance, config: Config, authenticator: Authenticator): void {
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.protocol === 'https') reply.header('strict-transport-security', `max-age=${ONE_YEAR_SECONDS}; includeSubDomains`);
+    else if (config.requireHttps) throw new ApiError('HTTPS_REQUIRED', 'This server accepts requests over HTTPS only.');
+
+    const scope = request.routeOptions.config.scope;
+    if (!scope) return;
+    const query = request.query as Record<string, unknown> | undefined;
+    if (query && KEY_QUERY_PARAMETERS.some((name) => name in query)) {
+      throw new ApiError('API_KEY_IN_QUERY', 'Send the API key in the Authorization or x-api-key header, never in the URL.');
+    }
+    if (!config.auth.enabled) {
+      request.principal = anonymous(request.ip);
+      return;
+    }
+    const presented = presentedKey(request);
+    if (!presented) {
+      reply.header('www-authenticate', 'Bearer');
+      throw new ApiError('MISSING_API_KEY', 'An API key is required: send "Authorization: Bearer <key>".');
+    }
+    const principal = await authenticator.authenticate(presented, request.ip);
+    if (scope !== 'any' && !principal.scopes.includes(scope)) {
+      throw new ApiError('INSUFFICIENT_SCOPE', `This API key lacks the "${scope}" scope.`, { extras: { requiredScope: scope } });
+    }
+    request.principal = principal;
+  });
+}

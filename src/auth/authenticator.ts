@@ -1,0 +1,147 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { AuthConfig } from '../config.js';
+import { ApiError, type ErrorCode } from '../errors.js';
+import type { AuditStore } from '../store/audit-store.js';
+import type { KeyStore } from '../store/key-store.js';
+import { ALL_SCOPES, type ApiKeyRecord } from '../store/schema.js';
+import { FailureThrottle } from './failure-throttle.js';
+import { ipAllowed } from './ip-list.js';
+import { KeyCache } from './key-cache.js';
+import { hashKey, isWellFormedKey, keyHint } from './key-format.js';
+import type { Principal } from './principal.js';
+
+/** How often last-used times are written (batched: no write per request). */
+const LAST_USED_FLUSH_MS = 10_000;
+
+/** The principal of a stored key. */
+export function principalOf(record: ApiKeyRecord): Principal {
+  return {
+    kind: 'key',
+    keyId: record.id,
+    name: record.name,
+    hint: record.hint,
+    scopes: record.scopes,
+    limits: record.limits,
+    allowedHosts: record.allowedHosts,
+    expiresAt: record.expiresAt,
+    caller: `key:${record.id}`,
+  };
+}
+
+const ROOT: Principal = {
+  kind: 'root',
+  keyId: 'root',
+  name: 'root (API_KEY)',
+  hint: null,
+  scopes: ALL_SCOPES,
+  limits: {},
+  allowedHosts: [],
+  expiresAt: null,
+  caller: 'key:root',
+};
+
+/** Why a stored key is refused now, or undefined when it may be used. */
+export function refusalOf(record: ApiKeyRecord, now: Date): ErrorCode | undefined {
+  if (record.revokedAt !== null && Date.parse(record.revokedAt) <= now.getTime()) return 'KEY_REVOKED';
+  if (record.expiresAt !== null && Date.parse(record.expiresAt) <= now.getTime()) return 'KEY_EXPIRED';
+  if (record.disabled) return 'KEY_DISABLED';
+  return undefined;
+}
+
+const REFUSAL_MESSAGES: Partial<Record<ErrorCode, string>> = {
+  INVALID_API_KEY: 'The API key is not valid.',
+  KEY_REVOKED: 'The API key has been revoked.',
+  KEY_EXPIRED: 'The API key has expired.',
+  KEY_DISABLED: 'The API key is disabled.',
+  IP_NOT_ALLOWED: 'This API key may not be used from this address.',
+};
+
+/**
+ * Turns a presented key into a Principal, cheaply: the root key is compared by hash in
+ * constant time; a stored key is checked for shape and checksum first (no query for a
+ * typo), then looked up by hash through a cache. Failures are counted per client IP
+ * (429 TOO_MANY_AUTH_FAILURES past the limit) and written to the audit log.
+ */
+export class Authenticator {
+  private readonly cache = new KeyCache();
+  private readonly throttle: FailureThrottle;
+  private readonly lastUsed = new Map<string, string>();
+  private readonly flusher: NodeJS.Timeout;
+  /** Lookups that reached the database (tests use it to prove the checksum short-cut). */
+  databaseLookups = 0;
+
+  constructor(
+    private readonly config: AuthConfig,
+    private readonly keys: KeyStore,
+    private readonly audit: AuditStore,
+    private readonly logger: Logger,
+  ) {
+    this.throttle = new FailureThrottle(config.failuresPerMinute);
+    this.flusher = setInterval(() => void this.flushLastUsed(), LAST_USED_FLUSH_MS);
+    this.flusher.unref();
+  }
+
+  /** Authenticates `presented` for a request from `clientIp`; throws an ApiError when refused. */
+  async authenticate(presented: string, clientIp: string): Promise<Principal> {
+    const wait = this.throttle.retryAfter(clientIp);
+    if (wait > 0) {
+      throw new ApiError('TOO_MANY_AUTH_FAILURES', 'Too many failed authentications from this address.', {
+        retryAfter: wait,
+      });
+    }
+    if (this.isRootKey(presented)) return ROOT;
+    const refusal = await this.check(presented, clientIp);
+    if (typeof refusal !== 'string') return refusal;
+    this.throttle.record(clientIp);
+    const hint = isWellFormedKey(presented) ? keyHint(presented) : null;
+    this.audit
+      .record({ type: 'auth.failed', keyId: null, keyHint: hint, actorKeyId: null, clientIp, reason: refusal, details: {} })
+      .catch((error: unknown) => this.logger.error({ err: error }, 'could not write the audit log'));
+    throw new ApiError(refusal, REFUSAL_MESSAGES[refusal] ?? 'The API key is not valid.');
+  }
+
+  /** Forgets a cached lookup after the key changed, so the change applies to the next request. */
+  invalidate(hash: string): void {
+    this.cache.invalidate(hash);
+  }
+
+  /** Writes pending last-used times, and stops the timer. */
+  async close(): Promise<void> {
+    clearInterval(this.flusher);
+    await this.flushLastUsed();
+  }
+
+  private isRootKey(presented: string): boolean {
+    const root = this.config.rootKeyHash;
+    if (!root) return false;
+    const candidate = createHash('sha256').update(presented, 'utf8').digest();
+    return timingSafeEqual(candidate, root);
+  }
+
+  private async check(presented: string, clientIp: string): Promise<Principal | ErrorCode> {
+    if (!isWellFormedKey(presented)) return 'INVALID_API_KEY';
+    const hash = hashKey(presented);
+    let record = this.cache.get(hash);
+    if (record === 'miss') {
+      this.databaseLookups++;
+      record = await this.keys.findByHash(hash);
+      this.cache.set(hash, record);
+    }
+    if (!record) return 'INVALID_API_KEY';
+    const refusal = refusalOf(record, new Date());
+    if (refusal) return refusal;
+    if (record.allowedIps.length > 0 && !ipAllowed(clientIp, record.allowedIps)) return 'IP_NOT_ALLOWED';
+    this.lastUsed.set(record.id, new Date().toISOString());
+    return principalOf(record);
+  }
+
+  private async flushLastUsed(): Promise<void> {
+    if (this.lastUsed.size === 0) return;
+    const batch = new Map(this.lastUsed);
+    this.lastUsed.clear();
+    await this.keys.touchLastUsed(batch).catch((error: unknown) => {
+      this.logger.error({ err: error }, 'could not record when keys were last used');
+    });
+  }
+}

@@ -1,0 +1,130 @@
+import type { Kysely } from 'kysely';
+import { checkLimit, decodeCursor, toPage, type Page } from './cursor.js';
+import { canonicalTime, fromKeyRow, toKeyPatchRow, toKeyRow, type KeyPatch } from './rows.js';
+import type { ApiKeyRecord, Database } from './schema.js';
+import { DuplicateKeyError, isUniqueViolation } from './store-errors.js';
+
+export type { KeyPatch } from './rows.js';
+
+/**
+ * API keys in the database: the same queries on SQLite and PostgreSQL.
+ *
+ * Timestamps passed in must be ISO-8601 with a time zone; they are stored (and read
+ * back) in canonical UTC form, `2025-01-31T12:00:00.000Z`. A value in another shape
+ * throws a RangeError before anything is written.
+ *
+ * @example
+ * const keys = new KeyStore(store.db);
+ * const key = await keys.findByHash(sha256Hex(presentedKey));
+ */
+export class KeyStore {
+  readonly #db: Kysely<Database>;
+  readonly #now: () => Date;
+
+  /**
+   * @param db The database, or a transaction to make the store's writes part of it.
+   * @param options.now The clock for `updatedAt`; tests pass a fixed one.
+   */
+  constructor(db: Kysely<Database>, options: { now?: () => Date } = {}) {
+    this.#db = db;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  /** Stores a new key. Throws DuplicateKeyError when its id or hash is already taken. */
+  async insert(record: ApiKeyRecord): Promise<void> {
+    try {
+      await this.#db.insertInto('api_keys').values(toKeyRow(record)).execute();
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new DuplicateKeyError({ cause: error });
+      throw error;
+    }
+  }
+
+  /** The key whose SHA-256 hex hash is `hash` — how a presented key is recognised. */
+  async findByHash(hash: string): Promise<ApiKeyRecord | undefined> {
+    const row = await this.#db.selectFrom('api_keys').selectAll().where('hash', '=', hash).executeTakeFirst();
+    return row === undefined ? undefined : fromKeyRow(row);
+  }
+
+  /** The key with this id, revoked or not. */
+  async findById(id: string): Promise<ApiKeyRecord | undefined> {
+    const row = await this.#db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+    return row === undefined ? undefined : fromKeyRow(row);
+  }
+
+  /**
+   * One page of keys, oldest first (by `createdAt`, then `id`), revoked ones included.
+   * Pass the page's `next` as `after` to get the following page; `next` is null on the
+   * last page. A cursor the store did not make throws InvalidCursorError.
+   */
+  async list(options: { limit: number; after?: string }): Promise<Page<ApiKeyRecord>> {
+    checkLimit(options.limit);
+    let query = this.#db.selectFrom('api_keys').selectAll().orderBy('created_at').orderBy('id').limit(options.limit + 1);
+    if (options.after !== undefined) {
+      const { time, id } = decodeCursor(options.after);
+      query = query.where((eb) =>
+        eb.or([eb('created_at', '>', time), eb.and([eb('created_at', '=', time), eb('id', '>', id)])]),
+      );
+    }
+    const rows = await query.execute();
+    return toPage(rows.map(fromKeyRow), options.limit, (key) => ({ time: key.createdAt, id: key.id }));
+  }
+
+  /**
+   * Changes some fields of a key and sets its `updatedAt` to now. Fields that are absent
+   * or undefined stay as they are; `null` clears `expiresAt` or `revokedAt`.
+   *
+   * @returns The key as it is after the change, or undefined when there is no such id.
+   */
+  async update(id: string, patch: KeyPatch): Promise<ApiKeyRecord | undefined> {
+    const changes = { ...toKeyPatchRow(patch), updated_at: this.#now().toISOString() };
+    // RETURNING (SQLite ≥ 3.35 and PostgreSQL): the write and the read are one statement,
+    // so a concurrent change cannot slip in between them.
+    const row = await this.#db.updateTable('api_keys').set(changes).where('id', '=', id).returningAll().executeTakeFirst();
+    return row === undefined ? undefined : fromKeyRow(row);
+  }
+
+  /**
+   * How many keys could authenticate at `now`: not revoked and not expired (a key
+   * expires at its `expiresAt`). Disabled keys are counted — disabling is temporary.
+   */
+  async countActive(now: Date): Promise<number> {
+    const at = now.toISOString();
+    const row = await this.#db
+      .selectFrom('api_keys')
+      .select((eb) => eb.fn.countAll().as('count'))
+      .where('revoked_at', 'is', null)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', at)]))
+      .executeTakeFirstOrThrow();
+    // PostgreSQL's count() is a bigint, which pg returns as a string; SQLite's is a number.
+    return Number(row.count);
+  }
+
+  /**
+   * Records when keys were last used, many at once in one transaction: `times` maps a
+   * key id to an ISO-8601 timestamp. Meant for a caller that batches uses in memory and
+   * flushes now and then, instead of one write per request.
+   *
+   * A value only moves forward: when several instances flush, an older time never
+   * overwrites a newer one. Unknown ids are ignored; `updatedAt` is not changed, as a use
+   * is not an edit.
+   */
+  async touchLastUsed(times: Map<string, string>): Promise<void> {
+    if (times.size === 0) return;
+    // Checked up front so that one bad value writes nothing, not half the batch.
+    const entries = [...times].map(([id, time]) => [id, canonicalTime(time, 'lastUsedAt')] as const);
+    const write = async (db: Kysely<Database>): Promise<void> => {
+      for (const [id, at] of entries) {
+        await db
+          .updateTable('api_keys')
+          .set({ last_used_at: at })
+          .where('id', '=', id)
+          .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at)]))
+          .execute();
+      }
+    };
+    // Kysely cannot nest transactions: inside the caller's one, write straight into it.
+    if (this.#db.isTransaction) await write(this.#db);
+    else await this.#db.transaction().execute(write);
+  }
+}

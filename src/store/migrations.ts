@@ -1,0 +1,99 @@
+import { type Kysely } from 'kysely';
+import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
+
+/*
+ * Migrations are code, not files read at run time, so the built package carries them
+ * and no path has to be resolved. Each one is frozen once released: a change to the
+ * schema is a new migration, never an edit. They take Kysely<any> on purpose — they
+ * describe the database as it was at their point in history, not today's Database type.
+ *
+ * Only the portable schema builder is used, with types both SQLite and PostgreSQL store
+ * alike (text, integer), so the same migration runs on either.
+ */
+
+const createApiKeys: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('api_keys')
+      .addColumn('id', 'text', (col) => col.primaryKey())
+      .addColumn('name', 'text', (col) => col.notNull())
+      .addColumn('hash', 'text', (col) => col.notNull())
+      .addColumn('hint', 'text', (col) => col.notNull())
+      .addColumn('scopes', 'text', (col) => col.notNull())
+      .addColumn('created_at', 'text', (col) => col.notNull())
+      .addColumn('updated_at', 'text', (col) => col.notNull())
+      .addColumn('last_used_at', 'text')
+      .addColumn('expires_at', 'text')
+      .addColumn('revoked_at', 'text')
+      .addColumn('disabled', 'integer', (col) => col.notNull())
+      .addColumn('limits', 'text', (col) => col.notNull())
+      .addColumn('allowed_hosts', 'text', (col) => col.notNull())
+      .addColumn('allowed_ips', 'text', (col) => col.notNull())
+      .addColumn('metadata', 'text', (col) => col.notNull())
+      // Deleting an old key must not take its successor with it.
+      .addColumn('rotated_from', 'text', (col) => col.references('api_keys.id').onDelete('set null'))
+      .execute();
+    // Every authenticated request looks its key up by hash; two keys must never share one.
+    await db.schema.createIndex('api_keys_hash_unique').on('api_keys').column('hash').unique().execute();
+    // The listing pages through keys in (created_at, id) order.
+    await db.schema.createIndex('api_keys_created_at_id').on('api_keys').columns(['created_at', 'id']).execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.dropTable('api_keys').execute();
+  },
+};
+
+const createAuditEvents: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('audit_events')
+      .addColumn('id', 'text', (col) => col.primaryKey())
+      .addColumn('time', 'text', (col) => col.notNull())
+      .addColumn('type', 'text', (col) => col.notNull())
+      // No foreign key: the log outlives the keys it mentions, and a failed
+      // authentication may name a key that never existed.
+      .addColumn('key_id', 'text')
+      .addColumn('key_hint', 'text')
+      .addColumn('actor_key_id', 'text')
+      .addColumn('client_ip', 'text')
+      .addColumn('reason', 'text')
+      .addColumn('details', 'text', (col) => col.notNull())
+      .execute();
+    // The log is read newest first in (time, id) order; id breaks ties within a millisecond.
+    await db.schema.createIndex('audit_events_time_id').on('audit_events').columns(['time', 'id']).execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.dropTable('audit_events').execute();
+  },
+};
+
+/**
+ * PageShot's migrations, in the form Kysely's Migrator asks for. Names sort in the
+ * order the migrations run.
+ */
+export const migrationProvider: MigrationProvider = {
+  async getMigrations() {
+    return {
+      '0001_api_keys': createApiKeys,
+      '0002_audit_events': createAuditEvents,
+    };
+  },
+};
+
+/**
+ * Brings the database up to the newest schema, running only the migrations it has not
+ * run yet (so calling it on every start is safe). Kysely takes a lock first, so
+ * instances starting together against one PostgreSQL do not race.
+ *
+ * Throws an Error naming the migration that failed, with the database's error as
+ * `cause`; on PostgreSQL the failed migration's changes are rolled back.
+ */
+export async function migrateToLatest(db: Kysely<any>, provider: MigrationProvider = migrationProvider): Promise<void> {
+  const migrator = new Migrator({ db, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error === undefined) return;
+  const failed = results?.find((result) => result.status === 'Error')?.migrationName;
+  const reason = error instanceof Error ? error.message : String(error);
+  const what = failed === undefined ? 'Database migrations could not start' : `Database migration ${failed} failed`;
+  throw new Error(`${what}: ${reason}`, { cause: error });
+}

@@ -1,0 +1,129 @@
+/**
+ * The shape of PageShot's database, and the records the rest of the code works with.
+ *
+ * Tables hold only types that SQLite and PostgreSQL both store the same way, so one set
+ * of queries runs on either: text for ids, JSON and timestamps (ISO-8601 UTC, so that
+ * ordering by the text is ordering by time) and integer 0/1 for booleans. The record
+ * types below are what callers see; the row types are private to the store, which maps
+ * one to the other in rows.ts.
+ */
+
+/** What an API key may do. */
+export type Scope = 'screenshot' | 'usage:read' | 'keys:manage';
+
+/** Every scope, in a stable order (the default set for a new key is up to the caller). */
+export const ALL_SCOPES: readonly Scope[] = ['screenshot', 'usage:read', 'keys:manage'];
+
+/** Per-key limit overrides; undefined = the server's default. */
+export interface KeyLimits {
+  /** Requests per second, sustained. */
+  rate?: number;
+  /** Requests allowed in a burst above the rate. */
+  burst?: number;
+  /** Captures per UTC day. */
+  daily?: number;
+  /** Captures running at once. */
+  concurrent?: number;
+}
+
+/** One API key as PageShot knows it. The key itself is never stored, only its hash. */
+export interface ApiKeyRecord {
+  id: string;
+  name: string;
+  /** SHA-256 hex of the key; the key itself is never stored. */
+  hash: string;
+  /** Display form, e.g. `ps_live_…a1b2`, so people can tell their keys apart. */
+  hint: string;
+  scopes: Scope[];
+  /** ISO-8601 UTC timestamps, e.g. `2025-01-31T12:00:00.000Z`. */
+  createdAt: string;
+  updatedAt: string;
+  lastUsedAt: string | null;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  /** A disabled key is refused until enabled again; revocation, unlike this, is final. */
+  disabled: boolean;
+  limits: KeyLimits;
+  /** Host patterns the key may capture, like `*.example.com`; empty = any. */
+  allowedHosts: string[];
+  /** Client IPs / CIDRs the key may be used from; empty = any. */
+  allowedIps: string[];
+  /** Free-form data for the key's owner; stored as JSON. */
+  metadata: Record<string, unknown>;
+  /** Id of the key this one replaced by rotation. */
+  rotatedFrom: string | null;
+}
+
+/** What happened, in an audit event. */
+export type AuditEventType =
+  | 'key.created'
+  | 'key.updated'
+  | 'key.rotated'
+  | 'key.revoked'
+  | 'key.disabled'
+  | 'key.enabled'
+  | 'auth.failed';
+
+/** One entry of the audit log: who did what to which key, and when. */
+export interface AuditEvent {
+  id: string;
+  /** ISO-8601 UTC timestamp. */
+  time: string;
+  type: AuditEventType;
+  /** The key acted on (or presented, for `auth.failed`); null when unknown. */
+  keyId: string | null;
+  keyHint: string | null;
+  /** The key that made the change; null for the CLI or the server itself. */
+  actorKeyId: string | null;
+  clientIp: string | null;
+  reason: string | null;
+  details: Record<string, unknown>;
+}
+
+/** A row of `api_keys`. JSON columns hold text; `disabled` holds 0 or 1. */
+export interface ApiKeysTable {
+  id: string;
+  name: string;
+  hash: string;
+  hint: string;
+  /** JSON array of scopes. */
+  scopes: string;
+  created_at: string;
+  updated_at: string;
+  last_used_at: string | null;
+  expires_at: string | null;
+  revoked_at: string | null;
+  disabled: number;
+  /** JSON object (KeyLimits). */
+  limits: string;
+  /** JSON array of strings. */
+  allowed_hosts: string;
+  /** JSON array of strings. */
+  allowed_ips: string;
+  /** JSON object. */
+  metadata: string;
+  rotated_from: string | null;
+}
+
+/** A row of `audit_events`. */
+export interface AuditEventsTable {
+  id: string;
+  time: string;
+  type: string;
+  key_id: string | null;
+  key_hint: string | null;
+  actor_key_id: string | null;
+  client_ip: string | null;
+  reason: string | null;
+  /** JSON object. */
+  details: string;
+}
+
+/**
+ * The database as Kysely sees it. Kysely's own migration tables are not listed: the
+ * Migrator manages them.
+ */
+export interface Database {
+  api_keys: ApiKeysTable;
+  audit_events: AuditEventsTable;
+}
