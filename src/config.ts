@@ -171,7 +171,8 @@ function readDatabaseUrl(env: Env): string | undefined {
   const raw = env.PAGESHOT_DATABASE_URL?.trim();
   if (!raw) return undefined;
   if (!/^postgres(ql)?:\/\//.test(raw)) {
-    throw new ConfigError('PAGESHOT_DATABASE_URL', 'a postgres:// or postgresql:// URL', raw.replace(/\/\/[^@/]*@/, '//…@'));
+    // The URL may hold a password: show only what kind of URL it was.
+    throw new ConfigError('PAGESHOT_DATABASE_URL', 'a postgres:// or postgresql:// URL', `${raw.split(':')[0]}:…`);
   }
   return raw;
 }

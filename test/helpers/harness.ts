@@ -17,7 +17,7 @@ export interface Reply {
 
 /** Options for one request to the PageShot under test. */
 export interface RequestOptions {
-  method?: 'GET' | 'POST';
+  method?: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   body?: unknown;
   /** Raw body bytes and content type, for malformed-input tests. */
   rawBody?: { data: string | Buffer; contentType: string };
