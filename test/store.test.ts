@@ -15,7 +15,8 @@ import type { ApiKeyRecord } from '../src/store/schema.js';
 import { DatabaseOpenError, DuplicateKeyError, InvalidCursorError } from '../src/store/store-errors.js';
 import { collectPages, makeKey } from './helpers/store-records.js';
 
-const POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
+/** The PostgreSQL the store suite also runs against (CI starts it); override with PAGESHOT_TEST_DATABASE_URL. */
+const POSTGRES_URL = process.env.PAGESHOT_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 const tempDirs: string[] = [];
 function tempDir(): string {
