@@ -56,7 +56,12 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     maxCaptures: config.browserMaxCaptures,
     logger,
   });
-  await browsers.start();
+  try {
+    await browsers.start();
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
   const pool = new WarmPool(
     browsers,
     { ...config.pool, maxUses: config.pool.maxUsesPerContext, maxHeapBytes: config.pool.maxHeapMb * 1024 * 1024 },
@@ -113,7 +118,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     authenticator,
     async listen() {
       const address = await server.listen({ host: config.host, port: config.port });
-      return address;
+      // Fastify names the scheme from its own `https` option, which a server factory bypasses.
+      return config.tls ? address.replace(/^http:/, 'https:') : address;
     },
     stop() {
       stopping ??= shutdown();

@@ -52,7 +52,7 @@ function anonymous(ip: string): Principal {
  */
 export function registerAuth(app: FastifyInstance, config: Config, authenticator: Authenticator): void {
   app.addHook('onRequest', async (request, reply) => {
-    if (request.protocol === 'https') reply.header('strict-transport-security', `max-age=${ONE_YEAR_SECONDS}; includeSubDomains`);
+    if (request.protocol.toLowerCase() === 'https') reply.header('strict-transport-security', `max-age=${ONE_YEAR_SECONDS}; includeSubDomains`);
     else if (config.requireHttps) throw new ApiError('HTTPS_REQUIRED', 'This server accepts requests over HTTPS only.');
 
     const scope = request.routeOptions.config.scope;

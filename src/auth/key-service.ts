@@ -1,7 +1,7 @@
 import { ApiError } from '../errors.js';
 import type { AuditStore } from '../store/audit-store.js';
 import type { KeyStore } from '../store/key-store.js';
-import type { ApiKeyRecord, AuditEventType, KeyLimits, Scope } from '../store/schema.js';
+import { ALL_SCOPES, type ApiKeyRecord, type AuditEventType, type KeyLimits, type Scope } from '../store/schema.js';
 import { refusalOf } from './authenticator.js';
 import { generateKey, hashKey, keyHint, newKeyId } from './key-format.js';
 import { HOST_PATTERN } from './host-patterns.js';
@@ -45,8 +45,29 @@ function invalid(field: string, message: string): ApiError {
   return new ApiError('VALIDATION_ERROR', message, { extras: { field } });
 }
 
-/** Checks what a schema cannot: future expiry, host patterns, IPs, metadata size. */
+const MAX_NAME_LENGTH = 100;
+const MAX_LIMIT = 1_000_000_000;
+
+/**
+ * Checks every setting, so the CLI is held to the same rules as the HTTP API (whose
+ * schema checks shapes first): name, scopes, limits, future expiry, host patterns, IPs,
+ * metadata size.
+ */
 function checkSettings(settings: KeyPatch, now: Date): void {
+  if (settings.name !== undefined && (settings.name.trim() === '' || settings.name.length > MAX_NAME_LENGTH)) {
+    throw invalid('name', `"name" must be 1 to ${MAX_NAME_LENGTH} characters.`);
+  }
+  if (settings.scopes !== undefined) {
+    if (settings.scopes.length === 0) throw invalid('scopes', '"scopes" must name at least one scope.');
+    settings.scopes.forEach((scope, index) => {
+      if (!ALL_SCOPES.includes(scope)) throw invalid(`scopes/${index}`, `"${scope}" is not a scope: ${ALL_SCOPES.join(', ')}.`);
+    });
+  }
+  for (const [name, value] of Object.entries(settings.limits ?? {})) {
+    if (!Number.isInteger(value) || value < 0 || value > MAX_LIMIT) {
+      throw invalid(`limits/${name}`, `"limits.${name}" must be an integer from 0 to ${MAX_LIMIT}.`);
+    }
+  }
   if (settings.expiresAt !== undefined && settings.expiresAt !== null) {
     const time = Date.parse(settings.expiresAt);
     if (Number.isNaN(time)) throw invalid('expiresAt', '"expiresAt" must be an ISO 8601 date-time.');
