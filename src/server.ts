@@ -53,11 +53,14 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     },
   });
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback style, not async: this runs on every request and a promise per hook shows.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     if (deps.isShuttingDown()) {
-      throw new ApiError('SHUTTING_DOWN', 'The server is shutting down.', { retryAfter: 1, extras: { status: 'busy' } });
+      done(new ApiError('SHUTTING_DOWN', 'The server is shutting down.', { retryAfter: 1, extras: { status: 'busy' } }));
+      return;
     }
+    done();
   });
   // The API speaks JSON only; a text/plain body would otherwise reach the schema as a string.
   app.removeContentTypeParser('text/plain');

@@ -7,8 +7,8 @@ import type { KeyStore } from '../store/key-store.js';
 import { ALL_SCOPES, type ApiKeyRecord } from '../store/schema.js';
 import { FailureThrottle } from './failure-throttle.js';
 import { ipAllowed } from './ip-list.js';
-import { KeyCache } from './key-cache.js';
-import { hashKey, isWellFormedKey, keyHint } from './key-format.js';
+import { KeyCache, type CachedKey } from './key-cache.js';
+import { isWellFormedKey, keyHint } from './key-format.js';
 import type { Principal } from './principal.js';
 
 /** How often last-used times are written (batched: no write per request). */
@@ -41,6 +41,15 @@ const ROOT: Principal = {
   caller: 'key:root',
 };
 
+function toCachedKey(record: ApiKeyRecord): CachedKey {
+  return {
+    record,
+    principal: principalOf(record),
+    revokedAtMs: record.revokedAt === null ? null : Date.parse(record.revokedAt),
+    expiresAtMs: record.expiresAt === null ? null : Date.parse(record.expiresAt),
+  };
+}
+
 /** Why a stored key is refused now, or undefined when it may be used. */
 export function refusalOf(record: ApiKeyRecord, now: Date): ErrorCode | undefined {
   if (record.revokedAt !== null && Date.parse(record.revokedAt) <= now.getTime()) return 'KEY_REVOKED';
@@ -66,7 +75,8 @@ const REFUSAL_MESSAGES: Partial<Record<ErrorCode, string>> = {
 export class Authenticator {
   private readonly cache = new KeyCache();
   private readonly throttle: FailureThrottle;
-  private readonly lastUsed = new Map<string, string>();
+  /** Key id → when it was last used (ms), written in batches. */
+  private readonly lastUsed = new Map<string, number>();
   private readonly flusher: NodeJS.Timeout;
   /** Lookups that reached the database (tests use it to prove the checksum short-cut). */
   databaseLookups = 0;
@@ -90,8 +100,11 @@ export class Authenticator {
         retryAfter: wait,
       });
     }
-    if (this.isRootKey(presented)) return ROOT;
-    const refusal = await this.check(presented, clientIp);
+    // One SHA-256 serves both the root-key comparison and the lookup by hash.
+    const digest = createHash('sha256').update(presented, 'utf8').digest();
+    const root = this.config.rootKeyHash;
+    if (root && timingSafeEqual(digest, root)) return ROOT;
+    const refusal = await this.check(presented, digest.toString('hex'), clientIp);
     if (typeof refusal !== 'string') return refusal;
     this.throttle.record(clientIp);
     const hint = isWellFormedKey(presented) ? keyHint(presented) : null;
@@ -112,33 +125,29 @@ export class Authenticator {
     await this.flushLastUsed();
   }
 
-  private isRootKey(presented: string): boolean {
-    const root = this.config.rootKeyHash;
-    if (!root) return false;
-    const candidate = createHash('sha256').update(presented, 'utf8').digest();
-    return timingSafeEqual(candidate, root);
-  }
-
-  private async check(presented: string, clientIp: string): Promise<Principal | ErrorCode> {
+  private async check(presented: string, hash: string, clientIp: string): Promise<Principal | ErrorCode> {
     if (!isWellFormedKey(presented)) return 'INVALID_API_KEY';
-    const hash = hashKey(presented);
-    let record = this.cache.get(hash);
-    if (record === 'miss') {
+    let key = this.cache.get(hash);
+    if (key === 'miss') {
       this.databaseLookups++;
-      record = await this.keys.findByHash(hash);
-      this.cache.set(hash, record);
+      const record = await this.keys.findByHash(hash);
+      key = record && toCachedKey(record);
+      this.cache.set(hash, key);
     }
-    if (!record) return 'INVALID_API_KEY';
-    const refusal = refusalOf(record, new Date());
-    if (refusal) return refusal;
-    if (record.allowedIps.length > 0 && !ipAllowed(clientIp, record.allowedIps)) return 'IP_NOT_ALLOWED';
-    this.lastUsed.set(record.id, new Date().toISOString());
-    return principalOf(record);
+    if (!key) return 'INVALID_API_KEY';
+    const now = Date.now();
+    if (key.revokedAtMs !== null && key.revokedAtMs <= now) return 'KEY_REVOKED';
+    if (key.expiresAtMs !== null && key.expiresAtMs <= now) return 'KEY_EXPIRED';
+    if (key.record.disabled) return 'KEY_DISABLED';
+    const { allowedIps } = key.record;
+    if (allowedIps.length > 0 && !ipAllowed(clientIp, allowedIps)) return 'IP_NOT_ALLOWED';
+    this.lastUsed.set(key.record.id, now);
+    return key.principal;
   }
 
   private async flushLastUsed(): Promise<void> {
     if (this.lastUsed.size === 0) return;
-    const batch = new Map(this.lastUsed);
+    const batch = new Map([...this.lastUsed].map(([id, time]) => [id, new Date(time).toISOString()]));
     this.lastUsed.clear();
     await this.keys.touchLastUsed(batch).catch((error: unknown) => {
       this.logger.error({ err: error }, 'could not record when keys were last used');

@@ -1,7 +1,16 @@
 import type { ApiKeyRecord } from '../store/schema.js';
+import type { Principal } from './principal.js';
+
+/** A stored key as the hot path needs it: times already parsed, principal already built. */
+export interface CachedKey {
+  record: ApiKeyRecord;
+  principal: Principal;
+  revokedAtMs: number | null;
+  expiresAtMs: number | null;
+}
 
 interface Entry {
-  record: ApiKeyRecord | undefined;
+  key: CachedKey | undefined;
   expires: number;
 }
 
@@ -21,18 +30,18 @@ export class KeyCache {
     private readonly maxEntries = 10_000,
   ) {}
 
-  /** The cached lookup: a record, `undefined` for "known not to exist", or `'miss'`. */
-  get(hash: string, now = Date.now()): ApiKeyRecord | undefined | 'miss' {
+  /** The cached lookup: a key, `undefined` for "known not to exist", or `'miss'`. */
+  get(hash: string, now = Date.now()): CachedKey | undefined | 'miss' {
     const entry = this.entries.get(hash);
     if (!entry || entry.expires <= now) return 'miss';
     this.entries.delete(hash);
     this.entries.set(hash, entry);
-    return entry.record;
+    return entry.key;
   }
 
-  set(hash: string, record: ApiKeyRecord | undefined, now = Date.now()): void {
+  set(hash: string, key: CachedKey | undefined, now = Date.now()): void {
     this.entries.delete(hash);
-    this.entries.set(hash, { record, expires: now + (record ? this.ttlMs : this.negativeTtlMs) });
+    this.entries.set(hash, { key, expires: now + (key ? this.ttlMs : this.negativeTtlMs) });
     if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
   }
 
