@@ -10,12 +10,20 @@ import type { Config } from './config.js';
 import { Authenticator } from './auth/authenticator.js';
 import { issueFirstAdminKey } from './auth/bootstrap.js';
 import { KeyService } from './auth/key-service.js';
+import { ConcurrencyLimiter } from './limits/concurrency-limiter.js';
+import { FailoverLimitBackend } from './limits/failover-backend.js';
+import { MemoryLimitBackend } from './limits/memory-backend.js';
+import type { LimitBackend } from './limits/policy.js';
+import { RedisLimitBackend } from './limits/redis-backend.js';
 import { createLogger } from './logger.js';
+import { createMetrics, type Metrics } from './metrics.js';
 import { buildServer } from './server.js';
 import { AuditStore } from './store/audit-store.js';
 import { openDatabase } from './store/database.js';
 import { KeyStore } from './store/key-store.js';
+import { UsageStore } from './store/usage-store.js';
 import { tlsServerFactory } from './tls.js';
+import { UsageRecorder } from './usage/usage-recorder.js';
 
 /** Replaceable parts, for tests. */
 export interface AppOverrides {
@@ -24,6 +32,20 @@ export interface AppOverrides {
   cpuUsage?: () => number;
   /** Where the first-start admin key is printed (default: standard output). */
   print?: (text: string) => void;
+  /** Replaces the rate-limit backend (tests inject one with a fake clock). */
+  limitBackend?: LimitBackend;
+}
+
+/** In-process limits, or Redis behind a failover when PAGESHOT_REDIS_URL is set. */
+function createLimitBackend(config: Config, logger: Logger, metrics: Metrics): LimitBackend {
+  const { redisUrl, onStoreFailure } = config.rateLimits;
+  if (!redisUrl) return new MemoryLimitBackend();
+  return new FailoverLimitBackend({
+    primary: new RedisLimitBackend({ redis: redisUrl }),
+    mode: onStoreFailure,
+    logger,
+    onStoreFailure: () => metrics.limitStoreFailures.inc(),
+  });
 }
 
 /** A running PageShot: its HTTP server, its parts, and how to stop it. */
@@ -34,6 +56,8 @@ export interface App {
   admission: Admission;
   keyService: KeyService;
   authenticator: Authenticator;
+  usageRecorder: UsageRecorder;
+  metrics: Metrics;
   /** Listens on the configured host and port; returns the base URL. */
   listen(): Promise<string>;
   /** Graceful stop: refuse new work, finish running captures (bounded), close the browser last. */
@@ -71,6 +95,14 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const sampler = overrides.cpuUsage ? undefined : new CpuSampler().start();
   const cpuUsage = overrides.cpuUsage ?? (() => sampler!.percent());
   const admission = new Admission({ ...config, cpuUsage });
+  const metrics = createMetrics({
+    queue: () => admission.stats(),
+    browserRestarts: () => browsers.crashes + browsers.recycles,
+    poolContexts: () => pool.stats().contexts,
+  });
+  const limitBackend = overrides.limitBackend ?? createLimitBackend(config, logger, metrics);
+  const usageStore = new UsageStore(database.db);
+  const usageRecorder = new UsageRecorder(usageStore, logger);
   let shuttingDown = false;
   const server = buildServer({
     config,
@@ -85,6 +117,11 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     authenticator,
     keyService,
     audit,
+    metrics,
+    limitBackend,
+    concurrency: new ConcurrencyLimiter(),
+    usageStore,
+    usageRecorder,
     ...(serverFactory ? { serverFactory } : {}),
   });
 
@@ -104,6 +141,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     sampler?.stop();
     await pool.close();
     await browsers.close();
+    await usageRecorder.close();
+    await limitBackend.close();
     await authenticator.close();
     await database.close();
     logger.info('stopped');
@@ -116,6 +155,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     admission,
     keyService,
     authenticator,
+    usageRecorder,
+    metrics,
     async listen() {
       const address = await server.listen({ host: config.host, port: config.port });
       // Fastify names the scheme from its own `https` option, which a server factory bypasses.

@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { createApp } from './app.js';
 import { KEYS_USAGE, runKeys } from './cli-keys.js';
+import { runUsage } from './cli-usage.js';
 import { ConfigError, loadConfig } from './config.js';
 import { ApiError } from './errors.js';
 import { shoot, SHOOT_FLAGS } from './shoot.js';
@@ -14,6 +15,7 @@ Usage:
   pageshot serve                     start the HTTP API (configured by environment variables)
   pageshot shoot <url> -o file.png   take one screenshot without a server
   pageshot keys …                    create, list, show, revoke, rotate API keys
+  pageshot usage --key ID            a key's usage per day
   pageshot --version
 
 shoot options (the same as the API's):
@@ -63,6 +65,7 @@ async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (command === 'serve') return serve();
   if (command === 'shoot') return runShoot(rest);
+  if (command === 'usage') return runUsage(loadConfig(), rest, (text) => process.stdout.write(text));
   if (command === 'keys') {
     if (rest.length === 0) {
       process.stdout.write(KEYS_USAGE);

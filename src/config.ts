@@ -43,6 +43,19 @@ export interface Config {
   tls: { certFile: string; keyFile: string } | undefined;
   /** Refuse requests that did not arrive over HTTPS (directly, or per a trusted proxy). */
   requireHttps: boolean;
+  rateLimits: LimitsConfig;
+  /** Bearer token that may read /metrics besides a `keys:manage` key. */
+  metricsToken: string | undefined;
+}
+
+/** Per-key rate limits, quotas and where their state lives. */
+export interface LimitsConfig {
+  /** Defaults for keys without overrides (and, without authentication, per client IP). */
+  defaults: { rate: number; burst: number; daily: number; concurrent: number };
+  /** Redis shared by instances; undefined = state in this process. */
+  redisUrl: string | undefined;
+  /** What to do while Redis is unreachable. */
+  onStoreFailure: 'local' | 'open' | 'closed';
 }
 
 /** How callers prove who they are. */
@@ -177,6 +190,28 @@ function readDatabaseUrl(env: Env): string | undefined {
   return raw;
 }
 
+function readLimits(env: Env): LimitsConfig {
+  const redisUrl = env.PAGESHOT_REDIS_URL?.trim() || undefined;
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    throw new ConfigError('PAGESHOT_REDIS_URL', 'a redis:// or rediss:// URL', `${redisUrl.split(':')[0]}:…`);
+  }
+  const onStoreFailure = env.PAGESHOT_LIMITS_ON_STORE_FAILURE?.trim() || 'local';
+  if (onStoreFailure !== 'local' && onStoreFailure !== 'open' && onStoreFailure !== 'closed') {
+    throw new ConfigError('PAGESHOT_LIMITS_ON_STORE_FAILURE', 'local, open or closed', onStoreFailure);
+  }
+  const rate = readInt(env, 'PAGESHOT_DEFAULT_RATE', 200, 0, 1_000_000_000);
+  return {
+    defaults: {
+      rate,
+      burst: readInt(env, 'PAGESHOT_DEFAULT_BURST', 500, rate > 0 ? 1 : 0, 1_000_000_000),
+      daily: readInt(env, 'PAGESHOT_DEFAULT_DAILY', 2000, 0, 1_000_000_000),
+      concurrent: readInt(env, 'PAGESHOT_DEFAULT_CONCURRENT', 0, 0, 1_000_000),
+    },
+    redisUrl,
+    onStoreFailure,
+  };
+}
+
 function readLogLevel(env: Env): string {
   const name = env.PAGESHOT_LOG_LEVEL?.trim() ? 'PAGESHOT_LOG_LEVEL' : env.LOG_LEVEL?.trim() ? 'LOG_LEVEL' : undefined;
   if (name === undefined) return 'info';
@@ -239,5 +274,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     tls: readTls(env),
     requireHttps: readBoolean(env, 'PAGESHOT_REQUIRE_HTTPS', false),
+    rateLimits: readLimits(env),
+    metricsToken: env.PAGESHOT_METRICS_TOKEN || undefined,
   };
 }

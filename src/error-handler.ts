@@ -71,6 +71,7 @@ export function toApiError(error: unknown): ApiError {
 /** Fastify error handler: the shared JSON error body, `Retry-After` when known, no internals. */
 export function handleError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const apiError = toApiError(error);
+  request.errorCode = apiError.code;
   if (apiError.code === 'INTERNAL_ERROR') request.log.error({ err: error }, 'unhandled error');
   if (apiError.retryAfter !== undefined) reply.header('retry-after', String(apiError.retryAfter));
   return reply.status(apiError.statusCode).send(errorBody(apiError, request.id));

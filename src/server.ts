@@ -7,8 +7,16 @@ import { ApiError, errorBody } from './errors.js';
 import { registerAuth } from './auth/auth-hook.js';
 import type { Authenticator } from './auth/authenticator.js';
 import type { KeyService } from './auth/key-service.js';
+import type { ConcurrencyLimiter } from './limits/concurrency-limiter.js';
+import { registerLimits } from './limits/limits-hook.js';
+import type { LimitBackend } from './limits/policy.js';
 import { keyRoutes } from './routes/keys.js';
 import { auditRoutes, meRoutes } from './routes/me.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { usageRoutes } from './routes/usage.js';
+import type { UsageStore } from './store/usage-store.js';
+import { registerUsageAccounting } from './usage/usage-hook.js';
+import type { UsageRecorder } from './usage/usage-recorder.js';
 import { screenshotRoutes, type ScreenshotRouteDeps } from './routes/screenshot.js';
 import { statusRoutes, type StatusRouteDeps } from './routes/status.js';
 import type { AuditStore } from './store/audit-store.js';
@@ -20,6 +28,10 @@ export interface ServerDeps extends ScreenshotRouteDeps, StatusRouteDeps {
   authenticator: Authenticator;
   keyService: KeyService;
   audit: AuditStore;
+  limitBackend: LimitBackend;
+  concurrency: ConcurrencyLimiter;
+  usageStore: UsageStore;
+  usageRecorder: UsageRecorder;
   /** Creates the Node server: plain HTTP, or HTTPS when TLS is configured. */
   serverFactory?: FastifyServerFactory;
   /** True once shutdown began: new requests are refused with SHUTTING_DOWN. */
@@ -69,11 +81,16 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     reply.status(404).send(errorBody(new ApiError('NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`), request.id)),
   );
 
+  // onRequest hooks run in this order: request id, HTTPS + key + scope, then limits.
   registerAuth(app, config, deps.authenticator);
+  registerLimits(app, { config: config.rateLimits, backend: deps.limitBackend, concurrency: deps.concurrency, metrics: deps.metrics });
+  registerUsageAccounting(app, { recorder: deps.usageRecorder, backend: deps.limitBackend });
   screenshotRoutes(app, deps);
   statusRoutes(app, deps);
   keyRoutes(app, deps.keyService);
   meRoutes(app);
   auditRoutes(app, deps.audit);
+  usageRoutes(app, { store: deps.usageStore, recorder: deps.usageRecorder, keys: deps.keyService });
+  metricsRoutes(app, deps);
   return app;
 }

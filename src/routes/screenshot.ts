@@ -11,6 +11,7 @@ import {
   type CaptureTarget,
 } from '../capture/options.js';
 import { ApiError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
 import type { Config } from '../config.js';
 import { assertTargetAllowed } from '../netguard/target-policy.js';
 
@@ -19,6 +20,7 @@ export interface ScreenshotRouteDeps {
   config: Config;
   admission: Admission;
   engine: CaptureEngine;
+  metrics: Metrics;
 }
 
 /**
@@ -36,7 +38,7 @@ function assertKeyMayCapture(principal: Principal, target: CaptureTarget): void 
  * validate, check the target, wait for a slot, capture, answer with the image.
  */
 export function screenshotRoutes(app: FastifyInstance, deps: ScreenshotRouteDeps): void {
-  const { config, admission, engine } = deps;
+  const { config, admission, engine, metrics } = deps;
 
   async function handle(request: FastifyRequest, reply: FastifyReply, input: CaptureRequest) {
     const clientGone = new AbortController();
@@ -50,8 +52,19 @@ export function screenshotRoutes(app: FastifyInstance, deps: ScreenshotRouteDeps
     const queuedAt = Date.now();
     const release = await admission.acquire(caller, clientGone.signal);
     const waitedMs = Date.now() - queuedAt;
+    const captureStarted = Date.now();
     try {
-      const result = await engine.capture(caller, options);
+      let result;
+      try {
+        result = await engine.capture(caller, options);
+      } catch (error) {
+        const failedMs = Date.now() - captureStarted;
+        request.captureFailedMs = failedMs;
+        metrics.captureDuration.observe({ outcome: 'failed' }, failedMs / 1000);
+        throw error;
+      }
+      request.captureStats = { renderMs: result.renderMs, bytes: result.image.length };
+      metrics.captureDuration.observe({ outcome: 'succeeded' }, result.renderMs / 1000);
       return reply
         .header('content-type', result.contentType)
         .header('cache-control', 'no-store')
@@ -62,7 +75,7 @@ export function screenshotRoutes(app: FastifyInstance, deps: ScreenshotRouteDeps
     }
   }
 
-  const routeConfig = { scope: 'screenshot' as const };
+  const routeConfig = { scope: 'screenshot' as const, capture: true };
   app.post('/screenshot', { config: routeConfig, schema: { body: captureBodySchema(config.limits) } }, (request, reply) =>
     handle(request, reply, request.body as CaptureRequest),
   );

@@ -67,6 +67,39 @@ const createAuditEvents: Migration = {
   },
 };
 
+const createUsage: Migration = {
+  async up(db: Kysely<any>) {
+    // One row per subject (key id, or ip:… without authentication) per UTC day. The
+    // counters are bigint: bytes sent in a day can pass 2^31 on PostgreSQL.
+    await db.schema
+      .createTable('usage_daily')
+      .addColumn('subject', 'text', (col) => col.notNull())
+      .addColumn('day', 'text', (col) => col.notNull())
+      .addColumn('requests', 'bigint', (col) => col.notNull())
+      .addColumn('succeeded', 'bigint', (col) => col.notNull())
+      .addColumn('failed', 'bigint', (col) => col.notNull())
+      .addColumn('rejected', 'bigint', (col) => col.notNull())
+      .addColumn('render_ms', 'bigint', (col) => col.notNull())
+      .addColumn('bytes_sent', 'bigint', (col) => col.notNull())
+      .addPrimaryKeyConstraint('usage_daily_pk', ['subject', 'day'])
+      .execute();
+    // Rejections by reason (RATE_LIMITED, QUEUE_FULL, …): a row per reason keeps the
+    // upsert a plain "count = count + n" on both databases.
+    await db.schema
+      .createTable('usage_rejections')
+      .addColumn('subject', 'text', (col) => col.notNull())
+      .addColumn('day', 'text', (col) => col.notNull())
+      .addColumn('reason', 'text', (col) => col.notNull())
+      .addColumn('count', 'bigint', (col) => col.notNull())
+      .addPrimaryKeyConstraint('usage_rejections_pk', ['subject', 'day', 'reason'])
+      .execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.dropTable('usage_rejections').execute();
+    await db.schema.dropTable('usage_daily').execute();
+  },
+};
+
 /**
  * PageShot's migrations, in the form Kysely's Migrator asks for. Names sort in the
  * order the migrations run.
@@ -76,6 +109,7 @@ export const migrationProvider: MigrationProvider = {
     return {
       '0001_api_keys': createApiKeys,
       '0002_audit_events': createAuditEvents,
+      '0003_usage': createUsage,
     };
   },
 };

@@ -126,4 +126,39 @@ export interface AuditEventsTable {
 export interface Database {
   api_keys: ApiKeysTable;
   audit_events: AuditEventsTable;
+  usage_daily: UsageDailyTable;
+  usage_rejections: UsageRejectionsTable;
+}
+
+/** A row of `usage_daily`. bigint columns come back from pg as strings: convert with Number(). */
+export interface UsageDailyTable {
+  subject: string;
+  day: string;
+  requests: number | string;
+  succeeded: number | string;
+  failed: number | string;
+  rejected: number | string;
+  render_ms: number | string;
+  bytes_sent: number | string;
+}
+
+/** A row of `usage_rejections`. */
+export interface UsageRejectionsTable {
+  subject: string;
+  day: string;
+  reason: string;
+  count: number | string;
+}
+
+/** One subject's usage on one UTC day. */
+export interface UsageDay {
+  day: string;
+  requests: number;
+  succeeded: number;
+  failed: number;
+  rejected: number;
+  /** Rejections by error code, e.g. { RATE_LIMITED: 3 }. */
+  rejectedBy: Record<string, number>;
+  renderMs: number;
+  bytesSent: number;
 }

@@ -1,0 +1,99 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Principal } from '../auth/principal.js';
+import type { LimitsConfig } from '../config.js';
+import { ApiError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
+import type { ConcurrencyLimiter } from './concurrency-limiter.js';
+import { LimitStoreUnavailableError } from './failover-backend.js';
+import { rateLimitHeaders } from './headers.js';
+import type { LimitBackend, LimitDecision, LimitPolicy } from './policy.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route runs a capture: the per-key `concurrent` cap applies to it. */
+    capture?: boolean;
+  }
+  interface FastifyRequest {
+    /** The rate-limit decision that admitted this request. */
+    limitDecision?: LimitDecision;
+    /** True while this request holds one of its caller's concurrent-capture slots. */
+    holdsCaptureSlot?: boolean;
+  }
+}
+
+/** The policy of a principal: its key's overrides, else the server's defaults. */
+export function policyOf(principal: Principal, defaults: LimitsConfig['defaults']): LimitPolicy & { concurrent: number } {
+  const { rate, burst, daily, concurrent } = { ...defaults, ...principal.limits };
+  return { rate, burst, daily, concurrent };
+}
+
+function refusal(decision: LimitDecision, policy: LimitPolicy): ApiError {
+  const retryAfter = decision.retryAfterSeconds ?? 1;
+  if (decision.refusedBy === 'daily') {
+    return new ApiError('QUOTA_EXCEEDED', `The daily quota of ${policy.daily} requests is used up; it renews at 00:00 UTC.`, {
+      retryAfter,
+      extras: { retryAfter, limit: policy.daily, policy: 'daily' },
+    });
+  }
+  return new ApiError('RATE_LIMITED', `Rate limit exceeded: ${policy.rate} requests/s, bursts of ${policy.burst}.`, {
+    retryAfter,
+    extras: { retryAfter, limit: policy.burst, policy: 'burst' },
+  });
+}
+
+/**
+ * Applies each caller's limits to every authenticated request, right after
+ * authentication and before anything costly: first the concurrent-capture cap (capture
+ * routes only), then one atomic rate + daily decision. A request refused by one policy
+ * consumes nothing from the others. Every authenticated answer carries the
+ * X-RateLimit-* and RateLimit / RateLimit-Policy headers.
+ */
+export function registerLimits(
+  app: FastifyInstance,
+  deps: { config: LimitsConfig; backend: LimitBackend; concurrency: ConcurrencyLimiter; metrics: Metrics },
+): void {
+  const { config, backend, concurrency, metrics } = deps;
+
+  async function decide(request: FastifyRequest, principal: Principal, policy: LimitPolicy): Promise<LimitDecision> {
+    try {
+      return await backend.consume(principal.caller, policy);
+    } catch (error) {
+      if (error instanceof LimitStoreUnavailableError) {
+        throw new ApiError('LIMITS_UNAVAILABLE', 'Rate limits cannot be checked right now; try again shortly.', { retryAfter: 1 });
+      }
+      request.log.error({ err: error }, 'rate-limit decision failed');
+      throw error;
+    }
+  }
+
+  app.addHook('onRequest', async (request, reply) => {
+    const principal = request.principal;
+    if (!principal) return;
+    const policy = policyOf(principal, config.defaults);
+    if (request.routeOptions.config.capture && policy.concurrent > 0) {
+      if (!concurrency.tryAcquire(principal.caller, policy.concurrent)) {
+        metrics.rateLimitRefusals.inc({ policy: 'concurrent' });
+        throw new ApiError('CONCURRENCY_LIMITED', `At most ${policy.concurrent} captures may run at once for this key.`, {
+          retryAfter: 1,
+          extras: { retryAfter: 1, limit: policy.concurrent, policy: 'concurrent' },
+        });
+      }
+      request.holdsCaptureSlot = true;
+    }
+    const decision = await decide(request, principal, policy);
+    reply.headers(rateLimitHeaders(decision));
+    if (!decision.allowed) {
+      metrics.rateLimitRefusals.inc({ policy: decision.refusedBy ?? 'rate' });
+      throw refusal(decision, policy);
+    }
+    request.limitDecision = decision;
+  });
+
+  app.addHook('onResponse', (request, _reply, done) => {
+    if (request.holdsCaptureSlot && request.principal) {
+      request.holdsCaptureSlot = false;
+      concurrency.release(request.principal.caller);
+    }
+    done();
+  });
+}

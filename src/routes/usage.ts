@@ -1,0 +1,67 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { KeyService } from '../auth/key-service.js';
+import { ApiError } from '../errors.js';
+import type { UsageDay } from '../store/schema.js';
+import type { UsageStore } from '../store/usage-store.js';
+import { utcDay, type UsageRecorder } from '../usage/usage-recorder.js';
+
+const DAY = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' });
+const RangeQuery = Type.Object({ from: Type.Optional(DAY), to: Type.Optional(DAY) }, { additionalProperties: false });
+const MAX_DAYS = 366;
+const DEFAULT_DAYS = 30;
+
+/** The days asked for: default the last 30 days up to today (UTC), at most 366. */
+export function usageRange(query: { from?: string; to?: string }, now = Date.now()): { from: string; to: string } {
+  const to = query.to ?? utcDay(now);
+  const from = query.from ?? utcDay(Date.parse(`${to}T00:00:00Z`) - (DEFAULT_DAYS - 1) * 86_400_000);
+  const span = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000;
+  if (Number.isNaN(span)) throw new ApiError('VALIDATION_ERROR', '"from" and "to" must be real dates (YYYY-MM-DD).', { extras: { field: 'from' } });
+  if (span < 0) throw new ApiError('VALIDATION_ERROR', '"from" must not be after "to".', { extras: { field: 'from' } });
+  if (span >= MAX_DAYS) throw new ApiError('VALIDATION_ERROR', `Ask for at most ${MAX_DAYS} days at once.`, { extras: { field: 'from' } });
+  return { from, to };
+}
+
+/** Sums of a range of days. */
+export function usageTotals(days: readonly UsageDay[]): Omit<UsageDay, 'day'> {
+  const totals: Omit<UsageDay, 'day'> = { requests: 0, succeeded: 0, failed: 0, rejected: 0, rejectedBy: {}, renderMs: 0, bytesSent: 0 };
+  for (const day of days) {
+    totals.requests += day.requests;
+    totals.succeeded += day.succeeded;
+    totals.failed += day.failed;
+    totals.rejected += day.rejected;
+    totals.renderMs += day.renderMs;
+    totals.bytesSent += day.bytesSent;
+    for (const [reason, count] of Object.entries(day.rejectedBy)) totals.rejectedBy[reason] = (totals.rejectedBy[reason] ?? 0) + count;
+  }
+  return totals;
+}
+
+/**
+ * `GET /v1/usage` (scope `usage:read`: the calling key's own usage) and
+ * `GET /v1/keys/:id/usage` (scope `keys:manage`): usage per UTC day and totals.
+ * Pending counts are written first, so the answer includes the requests just made.
+ */
+export function usageRoutes(app: FastifyInstance, deps: { store: UsageStore; recorder: UsageRecorder; keys: KeyService }): void {
+  async function report(subject: string, query: Static<typeof RangeQuery>) {
+    const range = usageRange(query);
+    await deps.recorder.flush();
+    const days = await deps.store.days(subject, range.from, range.to);
+    return { ...range, days, totals: usageTotals(days) };
+  }
+
+  app.get('/v1/usage', { config: { scope: 'usage:read' }, schema: { querystring: RangeQuery } }, async (request) => {
+    const principal = request.principal!;
+    return { keyId: principal.keyId, ...(await report(principal.keyId ?? principal.caller, request.query as Static<typeof RangeQuery>)) };
+  });
+
+  app.get(
+    '/v1/keys/:id/usage',
+    { config: { scope: 'keys:manage' }, schema: { querystring: RangeQuery, params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      const key = await deps.keys.get(id);
+      return { keyId: key.id, ...(await report(key.id, request.query as Static<typeof RangeQuery>)) };
+    },
+  );
+}

@@ -1,0 +1,59 @@
+import type { FastifyInstance } from 'fastify';
+import type { ErrorCode } from '../errors.js';
+import type { LimitBackend } from '../limits/policy.js';
+import type { UsageOutcome, UsageRecorder } from './usage-recorder.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The code of the error this request was answered with, if any. */
+    errorCode?: ErrorCode;
+    /** Set by the screenshot route when an image was sent. */
+    captureStats?: { renderMs: number; bytes: number };
+    /** Set by the screenshot route when a capture ran and failed. */
+    captureFailedMs?: number;
+  }
+}
+
+/**
+ * Failures that are ours, not the caller's or the target's: a request answered with one
+ * of these gets its unit of the daily quota back.
+ */
+export const REFUNDED_CODES: ReadonlySet<ErrorCode> = new Set([
+  'CAPTURE_FAILED',
+  'BROWSER_CRASHED',
+  'INTERNAL_ERROR',
+  'QUEUE_FULL',
+  'QUEUE_TIMEOUT',
+  'SERVER_BUSY',
+  'SHUTTING_DOWN',
+]);
+
+/** Codes that stop a request before any capture: counted as "rejected" with their reason. */
+const LIMIT_CODES: ReadonlySet<ErrorCode> = new Set(['RATE_LIMITED', 'QUOTA_EXCEEDED', 'CONCURRENCY_LIMITED']);
+
+function outcomeOf(capture: boolean, code: ErrorCode | undefined, stats: { renderMs: number; bytes: number } | undefined, failedMs: number | undefined): UsageOutcome {
+  if (stats) return { kind: 'succeeded', ...stats };
+  if (failedMs !== undefined) return { kind: 'failed', renderMs: failedMs };
+  if (code && (capture || LIMIT_CODES.has(code))) return { kind: 'rejected', reason: code };
+  return { kind: 'other' };
+}
+
+/**
+ * Counts every authenticated request in the usage of its key (or client IP without
+ * authentication), and refunds the daily quota of requests that failed on our side.
+ * Requests refused before authentication are not counted against any key.
+ */
+export function registerUsageAccounting(app: FastifyInstance, deps: { recorder: UsageRecorder; backend: LimitBackend }): void {
+  app.addHook('onResponse', (request, _reply, done) => {
+    const principal = request.principal;
+    if (principal) {
+      const capture = request.routeOptions.config.capture === true;
+      const subject = principal.keyId ?? principal.caller;
+      deps.recorder.record(subject, outcomeOf(capture, request.errorCode, request.captureStats, request.captureFailedMs));
+      if (request.limitDecision?.daily && request.errorCode && REFUNDED_CODES.has(request.errorCode)) {
+        deps.backend.refundDaily(principal.caller).catch((error: unknown) => request.log.error({ err: error }, 'could not refund the daily quota'));
+      }
+    }
+    done();
+  });
+}

@@ -1,0 +1,108 @@
+import type { Logger } from 'pino';
+import type { UsageDelta, UsageStore } from '../store/usage-store.js';
+
+/** How one request ended, for the usage counters. */
+export type UsageOutcome =
+  /** A screenshot was sent. */
+  | { kind: 'succeeded'; renderMs: number; bytes: number }
+  /** The capture ran and failed (navigation, timeout, crash…). */
+  | { kind: 'failed'; renderMs: number }
+  /** Refused before capturing: rate limit, queue, validation…; `reason` is the error code. */
+  | { kind: 'rejected'; reason: string }
+  /** Any other authenticated request (key management, /v1/me…). */
+  | { kind: 'other' };
+
+const FLUSH_MS = 5_000;
+
+/** The UTC day of `time`, as YYYY-MM-DD. */
+export function utcDay(time: number): string {
+  return new Date(time).toISOString().slice(0, 10);
+}
+
+function emptyDelta(subject: string, day: string): UsageDelta {
+  return { subject, day, requests: 0, succeeded: 0, failed: 0, rejected: 0, rejectedBy: {}, renderMs: 0, bytesSent: 0 };
+}
+
+/**
+ * Counts requests per subject and UTC day in memory and writes them in batches every
+ * few seconds, so the hot path never waits on the database. A failed write keeps the
+ * counts for the next flush; `close()` flushes what is left (graceful shutdown).
+ */
+export class UsageRecorder {
+  private pending = new Map<string, UsageDelta>();
+  private readonly timer: NodeJS.Timeout;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: UsageStore,
+    private readonly logger: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.timer = setInterval(() => void this.flush(), FLUSH_MS);
+    this.timer.unref();
+  }
+
+  /** Counts one request of `subject`. */
+  record(subject: string, outcome: UsageOutcome): void {
+    const day = utcDay(this.now());
+    const slot = `${subject}\n${day}`;
+    let delta = this.pending.get(slot);
+    if (!delta) {
+      delta = emptyDelta(subject, day);
+      this.pending.set(slot, delta);
+    }
+    delta.requests++;
+    if (outcome.kind === 'succeeded') {
+      delta.succeeded++;
+      delta.renderMs += outcome.renderMs;
+      delta.bytesSent += outcome.bytes;
+    } else if (outcome.kind === 'failed') {
+      delta.failed++;
+      delta.renderMs += outcome.renderMs;
+    } else if (outcome.kind === 'rejected') {
+      delta.rejected++;
+      delta.rejectedBy[outcome.reason] = (delta.rejectedBy[outcome.reason] ?? 0) + 1;
+    }
+  }
+
+  /** Writes what has been counted so far; resolves when it is stored (or kept for later). */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(() => this.write());
+    return this.flushing;
+  }
+
+  /** Stops the timer and writes everything still pending. */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+  }
+
+  private async write(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    try {
+      await this.store.add([...batch.values()]);
+    } catch (error) {
+      this.logger.error({ err: error }, 'could not write usage; keeping it for the next attempt');
+      for (const [slot, delta] of batch) this.merge(slot, delta);
+    }
+  }
+
+  private merge(slot: string, delta: UsageDelta): void {
+    const current = this.pending.get(slot);
+    if (!current) {
+      this.pending.set(slot, delta);
+      return;
+    }
+    current.requests += delta.requests;
+    current.succeeded += delta.succeeded;
+    current.failed += delta.failed;
+    current.rejected += delta.rejected;
+    current.renderMs += delta.renderMs;
+    current.bytesSent += delta.bytesSent;
+    for (const [reason, count] of Object.entries(delta.rejectedBy)) {
+      current.rejectedBy[reason] = (current.rejectedBy[reason] ?? 0) + count;
+    }
+  }
+}
