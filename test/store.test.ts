@@ -94,10 +94,10 @@ function storeSuite(open: () => Promise<StoreDatabase>, expectedDialect: StoreDa
       const again = await open();
       try {
         const migrations = await new Migrator({ db: again.db, provider: migrationProvider }).getMigrations();
-        assert.deepEqual(migrations.map((m) => m.name), ['0001_api_keys', '0002_audit_events']);
+        assert.deepEqual(migrations.map((m) => m.name), ['0001_api_keys', '0002_audit_events', '0003_usage']);
         assert.ok(migrations.every((m) => m.executedAt instanceof Date), 'a migration is not recorded as run');
         const runs = await sql<{ n: number | string }>`select count(*) as n from kysely_migration`.execute(again.db);
-        assert.equal(Number(runs.rows[0]?.n), 2);
+        assert.equal(Number(runs.rows[0]?.n), 3);
         assert.deepEqual(await new KeyStore(again.db).findById(key.id), key);
       } finally {
         await again.close();
@@ -395,7 +395,7 @@ describe('store on PostgreSQL', { skip }, () => {
     const client = new pg.Client({ connectionString: POSTGRES_URL });
     await client.connect();
     try {
-      await client.query('DROP TABLE IF EXISTS api_keys, audit_events, kysely_migration, kysely_migration_lock');
+      await client.query('DROP TABLE IF EXISTS usage_rejections, usage_daily, api_keys, audit_events, kysely_migration, kysely_migration_lock');
     } finally {
       await client.end();
     }
