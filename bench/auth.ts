@@ -4,11 +4,13 @@
  *
  * What it measures
  *   pageshot  PageShot in this process (test harness: auth on, logs silent, Chromium
- *             launched and idle), one stored key made with app.keyService.create
+ *             launched and idle), one stored key (limits too high to ever refuse, so each
+ *             request pays for a whole rate-limit decision) made with app.keyService.create
  *             ({name:'bench', scopes:['screenshot']}) and sent as `Authorization: Bearer`.
  *             Each request goes through PageShot's whole hook chain — request id and
  *             shutdown check, HTTPS/HSTS check, key-in-query check, key shape and
- *             checksum, cached lookup by hash, scope check — then the /v1/me handler.
+ *             checksum, cached lookup by hash, scope check, the in-process rate-limit
+ *             decision and its headers, usage and metrics accounting — then /v1/me.
  *   bare      Fastify in this process, logger off, no hooks, one `GET /v1/me` handler
  *             returning a fixed small JSON object of the same shape. It gets the same
  *             Bearer header, and ignores it.
@@ -166,7 +168,7 @@ async function main(): Promise<void> {
   console.log(`auth benchmark: GET /v1/me, ${CONNECTIONS} connections, ${DURATION} s per run, ${ROUNDS} runs per server`);
   console.log(`node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} × ${os.availableParallelism()} (shared by servers and load generator)`);
   console.log(`load average at start: ${loadAverage()} (anything else running skews both servers' figures)`);
-  console.log("pageshot = PageShot's hook chain (request id, shutdown, HTTPS, auth: key checksum + cached lookup + scope) + /v1/me");
+  console.log("pageshot = PageShot's hook chain (request id, shutdown, HTTPS, auth: key checksum + cached lookup + scope, rate-limit decision + headers, usage + metrics) + /v1/me");
   console.log('bare     = Fastify, logger off, no hooks, the same route returning a fixed small JSON object\n');
 
   // No API_KEY: the first start issues an admin key, unused here and not printed.
@@ -193,7 +195,10 @@ async function main(): Promise<void> {
   serverConnections = () => open;
 
   try {
-    const { key } = await pageshot.app.keyService.create({ name: 'bench', scopes: ['screenshot'] }, null);
+    // Limits high enough never to refuse: every request still pays for a full rate-limit
+    // decision (burst + daily), which is what this measures, but none is answered 429.
+    const limits = { rate: 1_000_000_000, burst: 1_000_000_000, daily: 1_000_000_000 };
+    const { key } = await pageshot.app.keyService.create({ name: 'bench', scopes: ['screenshot'], limits }, null);
     const check = await pageshot.request('/v1/me', { headers: { authorization: `Bearer ${key}` } });
     if (check.status !== 200) throw new Error(`PageShot refused the bench key: ${check.status} ${check.body.toString()}`);
 

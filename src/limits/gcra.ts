@@ -71,7 +71,8 @@ export function gcra(tatUs: number, nowUs: number, intervalUs: number, burst: nu
   const allowed = next - nowUs <= tolerance;
   const tat = allowed ? next : tatUs;
   const state = bucketState(tat, nowUs, intervalUs, burst);
-  return { allowed, tatUs: tat, remaining: state.remaining, resetUs: state.resetUs, retryUs: allowed ? 0 : next - tolerance - nowUs };
+  const retryUs = allowed ? 0 : next - tolerance - nowUs;
+  return { allowed, tatUs: tat, remaining: state.remaining, resetUs: state.resetUs, retryUs };
 }
 
 /** The UTC day of `nowUs`, counted from 1970-01-01 (day 0). */
