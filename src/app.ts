@@ -17,6 +17,7 @@ import type { LimitBackend } from './limits/policy.js';
 import { RedisLimitBackend } from './limits/redis-backend.js';
 import { createLogger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { policyFromConfig, type Resolver } from './netguard/network-policy.js';
 import { buildServer } from './server.js';
 import { AuditStore } from './store/audit-store.js';
 import { openDatabase } from './store/database.js';
@@ -34,6 +35,8 @@ export interface AppOverrides {
   print?: (text: string) => void;
   /** Replaces the rate-limit backend (tests inject one with a fake clock). */
   limitBackend?: LimitBackend;
+  /** Replaces DNS resolution for the network guard (tests simulate rebinding). */
+  resolve?: Resolver;
 }
 
 /** In-process limits, or Redis behind a failover when PAGESHOT_REDIS_URL is set. */
@@ -75,6 +78,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const keyService = new KeyService(keys, audit, config.auth.keyPrefix, (hash) => authenticator.invalidate(hash));
   await issueFirstAdminKey(config, keys, keyService, overrides.print ?? ((text) => process.stdout.write(text)));
   if (!config.auth.enabled) logger.warn('authentication is OFF (PAGESHOT_AUTH=off): anyone who can reach this server can use it');
+  const networkPolicy = policyFromConfig(config, overrides.resolve);
   const browsers = new BrowserManager({
     executablePath: findChromium(config.chromiumPath),
     maxCaptures: config.browserMaxCaptures,
@@ -88,7 +92,12 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   }
   const pool = new WarmPool(
     browsers,
-    { ...config.pool, maxUses: config.pool.maxUsesPerContext, maxHeapBytes: config.pool.maxHeapMb * 1024 * 1024 },
+    {
+      ...config.pool,
+      maxUses: config.pool.maxUsesPerContext,
+      maxHeapBytes: config.pool.maxHeapMb * 1024 * 1024,
+      policy: networkPolicy,
+    },
     logger,
   );
   const engine = new CaptureEngine(pool, config.limits, logger);
@@ -118,6 +127,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     keyService,
     audit,
     metrics,
+    networkPolicy,
     limitBackend,
     concurrency: new ConcurrencyLimiter(),
     usageStore,

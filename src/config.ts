@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import ipaddr from 'ipaddr.js';
+import { HOST_PATTERN } from './auth/host-patterns.js';
 import { KEY_PREFIX_SHAPE } from './auth/key-format.js';
 
 /** Limits that bound what one capture may ask for (OWASP API4: resource consumption). */
@@ -25,6 +26,12 @@ export interface Config {
   chromiumPath: string | undefined;
   /** CIDR ranges that may be reached although they are private (tests, intranets). */
   allowPrivateNetworks: Array<[ipaddr.IPv4 | ipaddr.IPv6, number]>;
+  /** Host patterns never captured or loaded. */
+  denyHosts: string[];
+  /** When not empty, the only host patterns captured or loaded. */
+  allowHosts: string[];
+  /** When set, the only ports Chromium may connect to. */
+  allowedPorts: number[] | undefined;
   maxConcurrency: number;
   maxQueue: number;
   queueTimeoutMs: number;
@@ -212,6 +219,28 @@ function readLimits(env: Env): LimitsConfig {
   };
 }
 
+function readHostPatterns(env: Env, name: string): string[] {
+  const raw = env[name]?.trim();
+  if (!raw) return [];
+  return raw.split(',').map((part) => {
+    const pattern = part.trim().toLowerCase();
+    if (!HOST_PATTERN.test(pattern)) throw new ConfigError(name, 'comma-separated host names or *.domain patterns', raw);
+    return pattern;
+  });
+}
+
+function readPorts(env: Env): number[] | undefined {
+  const raw = env.PAGESHOT_ALLOWED_PORTS?.trim();
+  if (!raw) return undefined;
+  return raw.split(',').map((part) => {
+    const port = Number(part.trim());
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new ConfigError('PAGESHOT_ALLOWED_PORTS', 'a comma-separated list of ports such as 80,443', raw);
+    }
+    return port;
+  });
+}
+
 function readLogLevel(env: Env): string {
   const name = env.PAGESHOT_LOG_LEVEL?.trim() ? 'PAGESHOT_LOG_LEVEL' : env.LOG_LEVEL?.trim() ? 'LOG_LEVEL' : undefined;
   if (name === undefined) return 'info';
@@ -246,6 +275,9 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: readTrustProxy(env),
     chromiumPath: env.PAGESHOT_CHROMIUM_PATH?.trim() || undefined,
     allowPrivateNetworks: readCidrs(env, 'PAGESHOT_ALLOW_PRIVATE_NETWORKS'),
+    denyHosts: readHostPatterns(env, 'PAGESHOT_DENY_HOSTS'),
+    allowHosts: readHostPatterns(env, 'PAGESHOT_ALLOW_HOSTS'),
+    allowedPorts: readPorts(env),
     maxConcurrency,
     maxQueue: readInt(env, 'PAGESHOT_MAX_QUEUE', 10, 0, 10_000),
     queueTimeoutMs: readInt(env, 'PAGESHOT_QUEUE_TIMEOUT_MS', 30_000, 1, 600_000),

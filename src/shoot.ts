@@ -7,6 +7,7 @@ import { WarmPool } from './capture/warm-pool.js';
 import type { Config } from './config.js';
 import { ApiError } from './errors.js';
 import { createLogger } from './logger.js';
+import { policyFromConfig } from './netguard/network-policy.js';
 import { assertTargetAllowed } from './netguard/target-policy.js';
 
 /** Command-line flags of `pageshot shoot`, spelled as the API's options in kebab-case. */
@@ -58,11 +59,12 @@ export function flagsToRequest(config: Config, target: string, flags: Flags): Ca
  */
 export async function shoot(config: Config, target: string, flags: Flags): Promise<Buffer> {
   const options = toCaptureOptions(flagsToRequest(config, target, flags), config.limits);
-  if (options.target.kind === 'url') await assertTargetAllowed(options.target.url, config.allowPrivateNetworks);
+  const policy = policyFromConfig(config);
+  if (options.target.kind === 'url') await assertTargetAllowed(policy, options.target.url);
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
   const browsers = new BrowserManager({ executablePath: findChromium(config.chromiumPath), maxCaptures: 1, logger });
   await browsers.start();
-  const pool = new WarmPool(browsers, { maxContexts: 1, maxUses: 1, idleTimeoutMs: 60_000, maxHeapBytes: Infinity }, logger);
+  const pool = new WarmPool(browsers, { maxContexts: 1, maxUses: 1, idleTimeoutMs: 60_000, maxHeapBytes: Infinity, policy }, logger);
   try {
     const result = await new CaptureEngine(pool, config.limits, logger).capture('cli', options);
     return result.image;

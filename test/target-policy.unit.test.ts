@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import ipaddr from 'ipaddr.js';
-import { assertTargetAllowed, isAddressAllowed } from '../src/netguard/target-policy.js';
 import { ApiError } from '../src/errors.js';
+import { NetworkPolicy } from '../src/netguard/network-policy.js';
+import { assertTargetAllowed, isAddressAllowed } from '../src/netguard/target-policy.js';
+
+/** The policy with no operator settings but the allowed private ranges. */
+const policyFor = (allowed: Array<[ipaddr.IPv4 | ipaddr.IPv6, number]>) =>
+  new NetworkPolicy({ allowPrivateNetworks: allowed, denyHosts: [], allowHosts: [], allowedPorts: undefined });
 
 const LOOPBACK = [ipaddr.parseCIDR('127.0.0.0/8'), ipaddr.parseCIDR('::1/128')];
 
@@ -86,25 +91,25 @@ describe('assertTargetAllowed', () => {
   ];
   for (const target of forbidden) {
     it(`refuses ${target} with TARGET_FORBIDDEN`, async () => {
-      await assertForbidden(assertTargetAllowed(new URL(target), []));
+      await assertForbidden(assertTargetAllowed(policyFor([]), new URL(target)));
     });
   }
 
   it('allows http://127.0.0.1/ when the loopback range is allowed', async () => {
-    await assert.doesNotReject(assertTargetAllowed(new URL('http://127.0.0.1:8080/page'), LOOPBACK));
+    await assert.doesNotReject(assertTargetAllowed(policyFor(LOOPBACK), new URL('http://127.0.0.1:8080/page')));
     // The same target without the allowance is refused, so the allowance is what made it pass.
-    await assertForbidden(assertTargetAllowed(new URL('http://127.0.0.1:8080/page'), []));
+    await assertForbidden(assertTargetAllowed(policyFor([]), new URL('http://127.0.0.1:8080/page')));
   });
 
   it('allows http://localhost/ when the loopback ranges are allowed', async () => {
-    await assert.doesNotReject(assertTargetAllowed(new URL('http://localhost/'), LOOPBACK));
+    await assert.doesNotReject(assertTargetAllowed(policyFor(LOOPBACK), new URL('http://localhost/')));
   });
 
   it('allows a public IPv4 literal without a DNS lookup', async () => {
-    await assert.doesNotReject(assertTargetAllowed(new URL('http://93.184.216.34/'), []));
+    await assert.doesNotReject(assertTargetAllowed(policyFor([]), new URL('http://93.184.216.34/')));
   });
 
   it('allows a public IPv6 literal in brackets', async () => {
-    await assert.doesNotReject(assertTargetAllowed(new URL('https://[2606:2800:220:1::1]/'), []));
+    await assert.doesNotReject(assertTargetAllowed(policyFor([]), new URL('https://[2606:2800:220:1::1]/')));
   });
 });

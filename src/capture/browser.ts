@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { chromium, type Browser } from 'playwright-core';
 import type { Logger } from 'pino';
+import { GuardProxy } from '../netguard/guard-proxy.js';
+import { denyAllPolicy } from '../netguard/network-policy.js';
 
 /**
  * Flags every launch needs. The networking ones keep Chromium from phoning home, which
@@ -20,6 +22,9 @@ export const CHROMIUM_ARGS = [
   '--disable-default-apps',
   '--mute-audio',
   '--hide-scrollbars',
+  // WebRTC could otherwise send UDP around the proxy, to any address.
+  '--force-webrtc-ip-handling-policy=disable_non_proxied_udp',
+  '--webrtc-ip-handling-policy=disable_non_proxied_udp',
 ];
 
 /** One launched browser. A new generation replaces it after a crash or a recycle. */
@@ -53,6 +58,7 @@ export class BrowserManager extends EventEmitter {
   private generations = 0;
   private closing = false;
   private readonly retiring = new Set<Generation>();
+  private denyAll: GuardProxy | undefined;
   /** Times the browser was replaced after a crash or disconnect. */
   crashes = 0;
   /** Times the browser was replaced after serving `maxCaptures`. */
@@ -107,6 +113,7 @@ export class BrowserManager extends EventEmitter {
     const all = [...this.retiring, ...(this.current ? [this.current] : [])];
     this.current = undefined;
     await Promise.allSettled(all.map((generation) => generation.handle.browser.close()));
+    await this.denyAll?.close();
   }
 
   private findGeneration(handle: BrowserHandle): Generation | undefined {
@@ -154,9 +161,11 @@ export class BrowserManager extends EventEmitter {
   }
 
   private async launch(): Promise<Generation> {
+    // Traffic outside every context (there should be none) meets a proxy that refuses all.
+    this.denyAll ??= await GuardProxy.start(denyAllPolicy());
     const browser = await chromium.launch({
       executablePath: this.options.executablePath,
-      args: CHROMIUM_ARGS,
+      args: [...CHROMIUM_ARGS, `--proxy-server=${this.denyAll.url}`, '--proxy-bypass-list=<-loopback>'],
       // PageShot closes the browser itself, last, during graceful shutdown.
       handleSIGINT: false,
       handleSIGTERM: false,

@@ -36,8 +36,12 @@ export class CaptureEngine {
     private readonly logger: Logger,
   ) {}
 
-  /** Captures `options` for `caller` (an API key id, or a client IP before keys exist). */
-  async capture(caller: string, options: CaptureOptions): Promise<CaptureResult> {
+  /**
+   * Captures `options` for `caller` (`key:<id>`, or `ip:<address>` without
+   * authentication). `allowedHosts`, the key's own host list, narrows what the page may
+   * load.
+   */
+  async capture(caller: string, options: CaptureOptions, allowedHosts: readonly string[] = []): Promise<CaptureResult> {
     const started = Date.now();
     const deadline = started + options.timeout;
     let timer: NodeJS.Timeout | undefined;
@@ -50,7 +54,7 @@ export class CaptureEngine {
     const lease: { pooled?: PooledContext; settled?: boolean } = {};
     let reusable = false;
     try {
-      const work = this.pool.acquire(caller, options.fresh).then((acquired) => {
+      const work = this.pool.acquire(caller, options.fresh, allowedHosts).then((acquired) => {
         if (lease.settled) {
           // The deadline passed while waiting for a context: give it straight back.
           this.pool.release(acquired, true);

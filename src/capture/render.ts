@@ -1,5 +1,6 @@
 import type { CaptureLimits } from '../config.js';
 import { ApiError } from '../errors.js';
+import { REFUSED_HEADER } from '../netguard/guard-proxy.js';
 import { applyEmulation, clearTransparentBackground, setTransparentBackground } from './emulation.js';
 import type { CaptureOptions } from './options.js';
 import type { PooledContext } from './pooled-context.js';
@@ -28,6 +29,7 @@ export async function renderAndCapture(
   deadline: number,
 ): Promise<Buffer> {
   const { page } = pooled;
+  const started = Date.now();
   await applyEmulation(pooled, options);
   if (options.cookies?.length) await addCookies(pooled, options);
   await navigate(pooled, options, deadline);
@@ -37,6 +39,9 @@ export async function renderAndCapture(
   if (options.css !== undefined) await page.addStyleTag({ content: options.css });
   if (options.js !== undefined) await runScript(pooled, options.js);
   if (options.delay > 0) await new Promise((resolve) => setTimeout(resolve, options.delay));
+  if (page.mainFrame().url().startsWith('chrome-error://')) {
+    throw refusedNavigation(pooled, started) ?? new ApiError('NAVIGATION_FAILED', 'The page navigated to an address that could not be loaded.');
+  }
   return screenshot(pooled, options, limits);
 }
 
@@ -62,11 +67,32 @@ async function navigate(pooled: PooledContext, options: CaptureOptions, deadline
     await page.setContent(options.target.html, { waitUntil, timeout: remaining(deadline) });
     return;
   }
-  const response = await page.goto(options.target.url.href, { waitUntil, timeout: remaining(deadline) });
+  const started = Date.now();
+  let response;
+  try {
+    response = await page.goto(options.target.url.href, { waitUntil, timeout: remaining(deadline) });
+  } catch (error) {
+    // A network error right after the guard refused something: that refusal is the cause.
+    const networkError = error instanceof Error && /net::ERR_/.test(error.message);
+    throw (networkError && refusedNavigation(pooled, started)) || error;
+  }
+  const refused = response?.headers()[REFUSED_HEADER];
+  if (refused) throw new ApiError('TARGET_FORBIDDEN', `The target is not allowed: ${refused}.`);
   const status = response?.status() ?? 0;
   if (status >= 400) {
     throw new ApiError('NAVIGATION_FAILED', `The target answered HTTP ${status}.`, { extras: { targetStatus: status } });
   }
+}
+
+/**
+ * When the main frame ended on Chromium's error page because the guard refused a
+ * connection (a redirect, meta refresh or script navigation to a forbidden address),
+ * the capture fails with TARGET_FORBIDDEN naming the guard's reason.
+ */
+function refusedNavigation(pooled: PooledContext, since: number): ApiError | undefined {
+  const refusal = pooled.proxy.refusals.findLast((candidate) => candidate.at >= since);
+  if (!refusal) return undefined;
+  return new ApiError('TARGET_FORBIDDEN', `The target is not allowed: ${refusal.reason}.`);
 }
 
 async function runScript(pooled: PooledContext, js: string): Promise<void> {

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { BrowserManager } from './browser.js';
 import { PooledContext } from './pooled-context.js';
 import { resetForReuse } from './reset.js';
+import type { NetworkPolicy } from '../netguard/network-policy.js';
 
 /** Settings of the warm pool. */
 export interface WarmPoolOptions {
@@ -13,6 +14,8 @@ export interface WarmPoolOptions {
   idleTimeoutMs: number;
   /** A context whose page's JS heap is above this after a capture is closed. */
   maxHeapBytes: number;
+  /** The rule every connection of every context is held to (through its own proxy). */
+  policy: NetworkPolicy;
 }
 
 interface IdleEntry {
@@ -63,19 +66,19 @@ export class WarmPool {
    * A context for one capture by `caller`: a warm one of theirs when there is one
    * (and `fresh` is not asked), otherwise a new one. Give it back with `release()`.
    */
-  async acquire(caller: string, fresh: boolean): Promise<PooledContext> {
+  async acquire(caller: string, fresh: boolean, allowedHosts: readonly string[] = []): Promise<PooledContext> {
     const handle = await this.browsers.acquire();
     try {
       if (!fresh) {
         const reused = await this.takeIdle(caller, handle.generation);
-        if (reused) return this.markBusy(reused);
+        if (reused) return this.markBusy(reused, allowedHosts);
       }
       this.makeRoom(1);
       this.opening++;
       try {
-        const pooled = await PooledContext.open(caller, handle);
+        const pooled = await PooledContext.open(caller, handle, this.options.policy);
         this.contextsOpened++;
-        return this.markBusy(pooled);
+        return this.markBusy(pooled, allowedHosts);
       } finally {
         this.opening--;
       }
@@ -119,7 +122,9 @@ export class WarmPool {
     await Promise.allSettled(all.map((pooled) => pooled.close()));
   }
 
-  private markBusy(pooled: PooledContext): PooledContext {
+  private markBusy(pooled: PooledContext, allowedHosts: readonly string[]): PooledContext {
+    // The key's host list can change between captures; apply the current one.
+    pooled.proxy.narrowHosts = allowedHosts;
     pooled.uses++;
     this.busy.add(pooled);
     return pooled;

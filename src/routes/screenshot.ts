@@ -1,17 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Admission } from '../admission/admission.js';
 import type { CaptureEngine } from '../capture/engine.js';
-import { hostAllowed } from '../auth/host-patterns.js';
-import type { Principal } from '../auth/principal.js';
-import {
-  captureBodySchema,
-  captureQuerySchema,
-  toCaptureOptions,
-  type CaptureRequest,
-  type CaptureTarget,
-} from '../capture/options.js';
+import { captureBodySchema, captureQuerySchema, toCaptureOptions, type CaptureRequest } from '../capture/options.js';
 import { ApiError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
+import type { NetworkPolicy } from '../netguard/network-policy.js';
 import type { Config } from '../config.js';
 import { assertTargetAllowed } from '../netguard/target-policy.js';
 
@@ -21,16 +14,7 @@ export interface ScreenshotRouteDeps {
   admission: Admission;
   engine: CaptureEngine;
   metrics: Metrics;
-}
-
-/**
- * A key limited to some hosts may capture only URLs on them, and no raw html (which
- * could load anything).
- */
-function assertKeyMayCapture(principal: Principal, target: CaptureTarget): void {
-  if (principal.allowedHosts.length === 0) return;
-  if (target.kind === 'url' && hostAllowed(target.url.hostname, principal.allowedHosts)) return;
-  throw new ApiError('TARGET_FORBIDDEN', 'This API key may not capture this target.');
+  networkPolicy: NetworkPolicy;
 }
 
 /**
@@ -45,8 +29,11 @@ export function screenshotRoutes(app: FastifyInstance, deps: ScreenshotRouteDeps
     reply.raw.once('close', () => clientGone.abort());
     const options = toCaptureOptions(input, config.limits);
     const principal = request.principal!;
-    assertKeyMayCapture(principal, options.target);
-    if (options.target.kind === 'url') await assertTargetAllowed(options.target.url, config.allowPrivateNetworks);
+    if (options.target.kind === 'url') await assertTargetAllowed(deps.networkPolicy, options.target.url, principal.allowedHosts);
+    else if (principal.allowedHosts.length > 0) {
+      // Raw html could load anything: a key limited to some hosts may not send any.
+      throw new ApiError('TARGET_FORBIDDEN', 'This API key may capture only its allowed hosts, not raw html.');
+    }
     // The queue is fair between callers, and a browser context never serves two of them.
     const caller = principal.caller;
     const queuedAt = Date.now();
@@ -56,7 +43,7 @@ export function screenshotRoutes(app: FastifyInstance, deps: ScreenshotRouteDeps
     try {
       let result;
       try {
-        result = await engine.capture(caller, options);
+        result = await engine.capture(caller, options, principal.allowedHosts);
       } catch (error) {
         const failedMs = Date.now() - captureStarted;
         request.captureFailedMs = failedMs;

@@ -1,0 +1,109 @@
+import { lookup } from 'node:dns/promises';
+import ipaddr from 'ipaddr.js';
+import { hostAllowed } from '../auth/host-patterns.js';
+import { isAddressAllowed } from './target-policy.js';
+
+type Cidr = [ipaddr.IPv4 | ipaddr.IPv6, number];
+
+/** Resolves a host name to every address it has. Tests inject their own. */
+export type Resolver = (hostname: string) => Promise<string[]>;
+
+/** What the operator allows beyond "public unicast, any port". */
+export interface NetworkPolicyOptions {
+  /** Ranges reachable although private (intranets, tests). */
+  allowPrivateNetworks: readonly Cidr[];
+  /** Host patterns never reached (`example.com`, `*.example.com`). */
+  denyHosts: readonly string[];
+  /** When not empty, only hosts matching these patterns are reached. */
+  allowHosts: readonly string[];
+  /** When set, only these ports are reached. */
+  allowedPorts: readonly number[] | undefined;
+  resolve?: Resolver;
+}
+
+/** Why a destination was refused; the message is safe to show the caller. */
+export class NetworkRefusal extends Error {
+  constructor(
+    readonly reason: string,
+    /** `unresolvable`: the name has no address (a navigation failure, not a policy refusal). */
+    readonly kind: 'forbidden' | 'unresolvable' = 'forbidden',
+  ) {
+    super(reason);
+    this.name = 'NetworkRefusal';
+  }
+}
+
+/** The policy the configuration describes. */
+export function policyFromConfig(
+  config: Pick<NetworkPolicyOptions, 'allowPrivateNetworks' | 'denyHosts' | 'allowHosts' | 'allowedPorts'>,
+  resolve?: Resolver,
+): NetworkPolicy {
+  const { allowPrivateNetworks, denyHosts, allowHosts, allowedPorts } = config;
+  return new NetworkPolicy({ allowPrivateNetworks, denyHosts, allowHosts, allowedPorts, ...(resolve ? { resolve } : {}) });
+}
+
+/** A policy that refuses every destination: for traffic that belongs to no capture. */
+export function denyAllPolicy(): NetworkPolicy {
+  return new NetworkPolicy({ allowPrivateNetworks: [], denyHosts: [], allowHosts: [], allowedPorts: [] });
+}
+
+/** The default resolver: every address the system resolver knows, in its order. */
+export const systemResolver: Resolver = async (hostname) =>
+  (await lookup(hostname, { all: true, verbatim: true })).map((record) => record.address);
+
+const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'https:': 443, 'ws:': 80, 'wss:': 443 };
+
+/**
+ * The one place that decides whether PageShot may open a connection. Both the early
+ * check of the caller's URL and the proxy Chromium's every connection goes through ask
+ * it; the proxy then connects to exactly the address this returned, so a name cannot
+ * resolve to something else between the check and the connection (DNS rebinding).
+ */
+export class NetworkPolicy {
+  private readonly resolve: Resolver;
+
+  constructor(private readonly options: NetworkPolicyOptions) {
+    this.resolve = options.resolve ?? systemResolver;
+  }
+
+  /**
+   * Checks a URL: http/https only (ws/wss too when `allowWebSockets`), then its host and
+   * port as `resolveDestination` does. Resolves to the address to connect to.
+   */
+  checkUrl(url: URL, narrowHosts: readonly string[] = [], allowWebSockets = false): Promise<string> {
+    const schemes = allowWebSockets ? ['http:', 'https:', 'ws:', 'wss:'] : ['http:', 'https:'];
+    if (!schemes.includes(url.protocol)) return Promise.reject(new NetworkRefusal(`the scheme ${url.protocol} is not allowed`));
+    const port = url.port === '' ? DEFAULT_PORTS[url.protocol]! : Number(url.port);
+    return this.resolveDestination(url.hostname, port, narrowHosts);
+  }
+
+  /**
+   * Checks a host and port and resolves the host once. Every address must be allowed
+   * (one private address among public ones refuses the whole name); the first is the
+   * one to connect to. `narrowHosts` (a key's allowed hosts) narrows the policy further.
+   * Throws NetworkRefusal.
+   */
+  async resolveDestination(rawHost: string, port: number, narrowHosts: readonly string[] = []): Promise<string> {
+    const host = rawHost.startsWith('[') ? rawHost.slice(1, -1) : rawHost.toLowerCase();
+    const { allowedPorts, denyHosts, allowHosts, allowPrivateNetworks } = this.options;
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new NetworkRefusal('the port is not valid');
+    if (allowedPorts && !allowedPorts.includes(port)) throw new NetworkRefusal(`port ${port} is not allowed`);
+    if (hostAllowed(host, denyHosts)) throw new NetworkRefusal('the host is denied by the server');
+    if (allowHosts.length > 0 && !hostAllowed(host, allowHosts)) throw new NetworkRefusal("the host is not on the server's allow list");
+    if (narrowHosts.length > 0 && !hostAllowed(host, narrowHosts)) throw new NetworkRefusal('the host is not allowed for this API key');
+    let addresses: string[];
+    if (ipaddr.isValid(host)) addresses = [host];
+    else {
+      try {
+        addresses = await this.resolve(host);
+      } catch {
+        throw new NetworkRefusal(`the host "${host.slice(0, 253)}" could not be resolved`, 'unresolvable');
+      }
+    }
+    if (addresses.length === 0) throw new NetworkRefusal(`the host "${host.slice(0, 253)}" could not be resolved`, 'unresolvable');
+    if (!addresses.every((address) => isAddressAllowed(address, allowPrivateNetworks))) {
+      throw new NetworkRefusal('the target resolves to a private or reserved address');
+    }
+    return addresses[0]!;
+  }
+}
