@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { KeyService } from '../auth/key-service.js';
 import { ApiError } from '../errors.js';
-import type { UsageDay } from '../store/schema.js';
+import { addUsage, emptyUsage, type UsageCounts, type UsageDay } from '../store/schema.js';
 import type { UsageStore } from '../store/usage-store.js';
 import { utcDay, type UsageRecorder } from '../usage/usage-recorder.js';
 
@@ -23,17 +23,9 @@ export function usageRange(query: { from?: string; to?: string }, now = Date.now
 }
 
 /** Sums of a range of days. */
-export function usageTotals(days: readonly UsageDay[]): Omit<UsageDay, 'day'> {
-  const totals: Omit<UsageDay, 'day'> = { requests: 0, succeeded: 0, failed: 0, rejected: 0, rejectedBy: {}, renderMs: 0, bytesSent: 0 };
-  for (const day of days) {
-    totals.requests += day.requests;
-    totals.succeeded += day.succeeded;
-    totals.failed += day.failed;
-    totals.rejected += day.rejected;
-    totals.renderMs += day.renderMs;
-    totals.bytesSent += day.bytesSent;
-    for (const [reason, count] of Object.entries(day.rejectedBy)) totals.rejectedBy[reason] = (totals.rejectedBy[reason] ?? 0) + count;
-  }
+export function usageTotals(days: readonly UsageDay[]): UsageCounts {
+  const totals = emptyUsage();
+  for (const { day: _day, ...counts } of days) addUsage(totals, counts);
   return totals;
 }
 

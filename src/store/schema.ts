@@ -150,9 +150,8 @@ export interface UsageRejectionsTable {
   count: number | string;
 }
 
-/** One subject's usage on one UTC day. */
-export interface UsageDay {
-  day: string;
+/** Usage counters, of one day or summed over many. */
+export interface UsageCounts {
   requests: number;
   succeeded: number;
   failed: number;
@@ -161,4 +160,25 @@ export interface UsageDay {
   rejectedBy: Record<string, number>;
   renderMs: number;
   bytesSent: number;
+}
+
+/** One subject's usage on one UTC day. */
+export interface UsageDay extends UsageCounts {
+  day: string;
+}
+
+/** Counters all at zero. */
+export function emptyUsage(): UsageCounts {
+  return { requests: 0, succeeded: 0, failed: 0, rejected: 0, rejectedBy: {}, renderMs: 0, bytesSent: 0 };
+}
+
+/** Adds `from` into `into` (rejections by reason included). */
+export function addUsage(into: UsageCounts, from: UsageCounts): void {
+  into.requests += from.requests;
+  into.succeeded += from.succeeded;
+  into.failed += from.failed;
+  into.rejected += from.rejected;
+  into.renderMs += from.renderMs;
+  into.bytesSent += from.bytesSent;
+  for (const [reason, count] of Object.entries(from.rejectedBy)) into.rejectedBy[reason] = (into.rejectedBy[reason] ?? 0) + count;
 }

@@ -1,17 +1,10 @@
 import type { Kysely } from 'kysely';
-import type { Database, UsageDay } from './schema.js';
+import type { Database, UsageCounts, UsageDay } from './schema.js';
 
 /** Counters to add to one subject's day. */
-export interface UsageDelta {
+export interface UsageDelta extends UsageCounts {
   subject: string;
   day: string;
-  requests: number;
-  succeeded: number;
-  failed: number;
-  rejected: number;
-  rejectedBy: Record<string, number>;
-  renderMs: number;
-  bytesSent: number;
 }
 
 const COUNTERS = ['requests', 'succeeded', 'failed', 'rejected', 'render_ms', 'bytes_sent'] as const;

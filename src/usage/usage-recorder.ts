@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { addUsage, emptyUsage } from '../store/schema.js';
 import type { UsageDelta, UsageStore } from '../store/usage-store.js';
 
 /** How one request ended, for the usage counters. */
@@ -20,7 +21,7 @@ export function utcDay(time: number): string {
 }
 
 function emptyDelta(subject: string, day: string): UsageDelta {
-  return { subject, day, requests: 0, succeeded: 0, failed: 0, rejected: 0, rejectedBy: {}, renderMs: 0, bytesSent: 0 };
+  return { subject, day, ...emptyUsage() };
 }
 
 /**
@@ -91,18 +92,7 @@ export class UsageRecorder {
 
   private merge(slot: string, delta: UsageDelta): void {
     const current = this.pending.get(slot);
-    if (!current) {
-      this.pending.set(slot, delta);
-      return;
-    }
-    current.requests += delta.requests;
-    current.succeeded += delta.succeeded;
-    current.failed += delta.failed;
-    current.rejected += delta.rejected;
-    current.renderMs += delta.renderMs;
-    current.bytesSent += delta.bytesSent;
-    for (const [reason, count] of Object.entries(delta.rejectedBy)) {
-      current.rejectedBy[reason] = (current.rejectedBy[reason] ?? 0) + count;
-    }
+    if (current) addUsage(current, delta);
+    else this.pending.set(slot, delta);
   }
 }
