@@ -10,6 +10,7 @@ import type { KeyService } from './auth/key-service.js';
 import type { ConcurrencyLimiter } from './limits/concurrency-limiter.js';
 import { registerLimits } from './limits/limits-hook.js';
 import type { LimitBackend } from './limits/policy.js';
+import { consoleRoutes } from './console/routes.js';
 import { keyRoutes } from './routes/keys.js';
 import { auditRoutes, meRoutes } from './routes/me.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -92,5 +93,6 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   auditRoutes(app, deps.audit);
   usageRoutes(app, { store: deps.usageStore, recorder: deps.usageRecorder, keys: deps.keyService });
   metricsRoutes(app, deps);
+  consoleRoutes(app);
   return app;
 }

@@ -53,7 +53,10 @@ async function errorOf(response) {
   } catch {
     // Not JSON (a proxy's error page): the status alone has to do.
   }
-  return new ApiError(response.status, body);
+  const error = new ApiError(response.status, body);
+  // Error answers carry headers worth showing too (rate limits, Retry-After).
+  error.headers = response.headers;
+  return error;
 }
 
 /**

@@ -11,7 +11,8 @@ import { usageView } from './usage.js';
 const VIEWS = {
   keys: { title: 'API keys', module: keysView, needs: 'keys:manage' },
   usage: { title: 'Usage', module: usageView },
-  status: { title: 'Status', module: statusView },
+  // /status is public, but the issue gives a non-admin key only its usage and the playground.
+  status: { title: 'Status', module: statusView, needs: 'keys:manage' },
   playground: { title: 'Playground', module: playgroundView },
 };
 
@@ -29,11 +30,11 @@ function setSignedIn(signedIn) {
   byId('nav').hidden = !signedIn;
   byId('session').hidden = !signedIn;
   if (!signedIn) return;
-  const { me, isAdmin } = session;
+  const { me, scopes } = session;
   byId('session-name').textContent = me.hint ? `${me.name} · ${me.hint}` : me.name;
   byId('session-name').title = `Scopes: ${me.scopes.join(', ')}`;
   // Pages the key cannot use are not offered at all.
-  for (const item of byId('nav').querySelectorAll('[data-needs]')) item.hidden = item.dataset.needs === 'keys:manage' && !isAdmin;
+  for (const item of byId('nav').querySelectorAll('[data-needs]')) item.hidden = !scopes.has(item.dataset.needs);
 }
 
 /** Shows one section of <main> and moves focus to its heading, so a screen reader follows. */

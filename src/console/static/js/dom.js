@@ -41,7 +41,7 @@ export function formatNumber(value) {
   return number.format(value);
 }
 
-/** A time for people (local time zone), or "—" (with `none` as its accessible name) when null. */
+/** A time for people (local time zone, the exact ISO time as its title), or `none` when null. */
 export function formatTime(iso, none = 'never') {
   if (!iso) return h('span', { className: 'muted', title: none }, none);
   return h('time', { dateTime: iso, title: iso }, dateTime.format(new Date(iso)));

@@ -32,12 +32,15 @@ function settingsOf(form) {
   return settings;
 }
 
-/** The form control an API error's `field` names ("limits/daily" → the daily input). */
+/** The form control an API error's `field` names: "limits/daily" → daily, "allowedHosts/0" → allowedHosts. */
 function controlFor(form, field) {
   if (!field) return null;
-  const name = { expiresAt: 'expires' }[field] ?? field.split('/').pop();
-  const control = form.elements.namedItem(name);
-  return control instanceof RadioNodeList ? control[0] : control;
+  const parts = field.split('/');
+  for (const part of [parts.at(-1), parts[0]]) {
+    const control = form.elements.namedItem(part === 'expiresAt' ? 'expires' : part);
+    if (control) return control instanceof RadioNodeList ? control[0] : control;
+  }
+  return null;
 }
 
 /**
@@ -47,13 +50,16 @@ function controlFor(form, field) {
 async function submitting(form, errorId, action) {
   const error = byId(errorId);
   error.textContent = '';
+  for (const invalid of form.querySelectorAll('[aria-invalid]')) invalid.removeAttribute('aria-invalid');
   const buttons = form.querySelectorAll('button');
   buttons.forEach((button) => (button.disabled = true));
   try {
     await action();
   } catch (failure) {
     error.textContent = describeError(failure);
-    (controlFor(form, failure.field) ?? form.querySelector('button[type="submit"]')).focus();
+    const control = controlFor(form, failure.field);
+    control?.setAttribute('aria-invalid', 'true');
+    (control ?? form.querySelector('button[type="submit"]')).focus();
   } finally {
     buttons.forEach((button) => (button.disabled = false));
   }
@@ -82,6 +88,8 @@ export function openCreate(onCreated) {
   pending.create = onCreated;
   const form = byId('create-form');
   form.reset();
+  // The API refuses an expiry in the past; the date picker does not offer one.
+  byId('create-expires').min = new Date().toISOString().slice(0, 10);
   byId('create-error').textContent = '';
   byId('create-dialog').showModal();
   byId('create-name').focus();

@@ -75,7 +75,7 @@ function actionsOf(key) {
 
 function rowOf(key) {
   const name = [h('strong', {}, key.name)];
-  if (key.rotatedFrom) name.push(h('div', { className: 'muted' }, 'rotated'));
+  if (key.rotatedFrom) name.push(h('div', { className: 'muted' }, 'from a rotation'));
   const cells = [
     ['Name', ...name],
     ['Key', h('span', { className: 'hint' }, key.hint)],
@@ -88,7 +88,12 @@ function rowOf(key) {
     ['Actions', ...actionsOf(key)],
   ];
   // data-label is what narrow screens show before each value (the header row is hidden there).
-  return h('tr', { dataset: { keyId: key.id, state: key.state } }, ...cells.map(([label, ...content]) => h('td', { dataset: { label } }, ...content)));
+  // The content sits in one wrapper, so the narrow layout's two-column grid keeps it together.
+  return h(
+    'tr',
+    { dataset: { keyId: key.id, state: key.state } },
+    ...cells.map(([label, ...content]) => h('td', { dataset: { label } }, h('div', {}, ...content))),
+  );
 }
 
 function render() {
