@@ -1,6 +1,6 @@
 import type { CaptureLimits } from '../config.js';
 import { ApiError } from '../errors.js';
-import { REFUSED_HEADER } from '../netguard/guard-proxy.js';
+import { REFUSED_HEADER, UPSTREAM_ERROR_HEADER } from '../netguard/guard-proxy.js';
 import { applyEmulation, clearTransparentBackground, setTransparentBackground } from './emulation.js';
 import type { CaptureOptions } from './options.js';
 import type { PooledContext } from './pooled-context.js';
@@ -40,7 +40,11 @@ export async function renderAndCapture(
   if (options.js !== undefined) await runScript(pooled, options.js);
   if (options.delay > 0) await new Promise((resolve) => setTimeout(resolve, options.delay));
   if (page.mainFrame().url().startsWith('chrome-error://')) {
-    throw refusedNavigation(pooled, started) ?? new ApiError('NAVIGATION_FAILED', 'The page navigated to an address that could not be loaded.');
+    throw (
+      refusedNavigation(pooled, started) ??
+      unreachedNavigation(pooled, started) ??
+      new ApiError('NAVIGATION_FAILED', 'The page navigated to an address that could not be loaded.')
+    );
   }
   return screenshot(pooled, options, limits);
 }
@@ -72,12 +76,14 @@ async function navigate(pooled: PooledContext, options: CaptureOptions, deadline
   try {
     response = await page.goto(options.target.url.href, { waitUntil, timeout: remaining(deadline) });
   } catch (error) {
-    // A network error right after the guard refused something: that refusal is the cause.
+    // A network error right after the guard refused or failed a connection: that is the cause.
     const networkError = error instanceof Error && /net::ERR_/.test(error.message);
-    throw (networkError && refusedNavigation(pooled, started)) || error;
+    throw (networkError && (refusedNavigation(pooled, started) ?? unreachedNavigation(pooled, started))) || error;
   }
   const refused = response?.headers()[REFUSED_HEADER];
   if (refused) throw new ApiError('TARGET_FORBIDDEN', `The target is not allowed: ${refused}.`);
+  const unreached = response?.headers()[UPSTREAM_ERROR_HEADER];
+  if (unreached) throw navigationFailed(unreached);
   const status = response?.status() ?? 0;
   if (status >= 400) {
     throw new ApiError('NAVIGATION_FAILED', `The target answered HTTP ${status}.`, { extras: { targetStatus: status } });
@@ -93,6 +99,16 @@ function refusedNavigation(pooled: PooledContext, since: number): ApiError | und
   const refusal = pooled.proxy.refusals.findLast((candidate) => candidate.at >= since);
   if (!refusal) return undefined;
   return new ApiError('TARGET_FORBIDDEN', `The target is not allowed: ${refusal.reason}.`);
+}
+
+function navigationFailed(networkError: string): ApiError {
+  return new ApiError('NAVIGATION_FAILED', `The target could not be loaded: ${networkError}.`, { extras: { networkError } });
+}
+
+/** The guard's record of an allowed target it could not reach during this navigation. */
+function unreachedNavigation(pooled: PooledContext, since: number): ApiError | undefined {
+  const failure = pooled.proxy.failures.findLast((candidate) => candidate.at >= since);
+  return failure && navigationFailed(failure.networkError);
 }
 
 async function runScript(pooled: PooledContext, js: string): Promise<void> {

@@ -5,13 +5,42 @@ import { NetworkRefusal, type NetworkPolicy } from './network-policy.js';
 
 /** Response header that marks an answer as a refusal by PageShot, not by the target. */
 export const REFUSED_HEADER = 'x-pageshot-refused';
+/** Response header naming why an allowed target could not be reached (a Chromium net error name). */
+export const UPSTREAM_ERROR_HEADER = 'x-pageshot-upstream-error';
 
-/** One connection the proxy refused. */
+/** One connection the proxy refused (the policy said no). */
 export interface ProxyRefusal {
   host: string;
   port: number;
   reason: string;
   at: number;
+}
+
+/** One allowed connection that failed (no such host, refused, timed out…). */
+export interface UpstreamFailure {
+  host: string;
+  port: number;
+  /** Chromium's name for the error, e.g. ERR_CONNECTION_REFUSED. */
+  networkError: string;
+  at: number;
+}
+
+/**
+ * Chromium's names for the socket errors the proxy meets, so a capture fails with the
+ * same `networkError` it would without the proxy.
+ */
+const NETWORK_ERRORS: Record<string, string> = {
+  ENOTFOUND: 'ERR_NAME_NOT_RESOLVED',
+  ECONNREFUSED: 'ERR_CONNECTION_REFUSED',
+  ECONNRESET: 'ERR_CONNECTION_RESET',
+  ETIMEDOUT: 'ERR_CONNECTION_TIMED_OUT',
+  EHOSTUNREACH: 'ERR_ADDRESS_UNREACHABLE',
+  ENETUNREACH: 'ERR_ADDRESS_UNREACHABLE',
+};
+
+function networkErrorOf(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return (code && NETWORK_ERRORS[code]) ?? 'ERR_CONNECTION_FAILED';
 }
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and proxy credentials: never forwarded. */
@@ -29,6 +58,17 @@ const HOP_BY_HOP = new Set([
 
 const UPSTREAM_CONNECT_TIMEOUT_MS = 15_000;
 const MAX_REMEMBERED_REFUSALS = 100;
+
+/** A host as recorded: lower case, IPv6 without brackets. */
+function bare(host: string): string {
+  return host.replace(/^\[|\]$/g, '').toLowerCase();
+}
+
+/** Appends to a bounded list of recent events. */
+function remember<T>(list: T[], item: T): void {
+  list.push(item);
+  if (list.length > MAX_REMEMBERED_REFUSALS) list.shift();
+}
 
 function forwardable(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
   const out: http.OutgoingHttpHeaders = {};
@@ -55,6 +95,8 @@ function parseAuthority(authority: string): { host: string; port: number } | und
 export class GuardProxy {
   /** Recent refusals, newest last, for telling a capture why its navigation failed. */
   readonly refusals: ProxyRefusal[] = [];
+  /** Recent failures to reach an allowed target, newest last. */
+  readonly failures: UpstreamFailure[] = [];
   /** A key's allowed hosts, narrowing the policy for the context this proxy serves. */
   narrowHosts: readonly string[] = [];
   private readonly server: http.Server;
@@ -87,14 +129,6 @@ export class GuardProxy {
     return `http://127.0.0.1:${(this.server.address() as net.AddressInfo).port}`;
   }
 
-  /** The refusal of `host` (any port, or `port`) since `since`, if there was one. */
-  refusalOf(host: string, since: number, port?: number): ProxyRefusal | undefined {
-    const wanted = host.toLowerCase();
-    return this.refusals.findLast(
-      (refusal) => refusal.at >= since && refusal.host === wanted && (port === undefined || refusal.port === port),
-    );
-  }
-
   /** Stops listening and drops every open connection. */
   async close(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
@@ -102,15 +136,25 @@ export class GuardProxy {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  private async check(host: string, port: number): Promise<string | NetworkRefusal> {
+  /**
+   * Asks the policy about a destination: the address to connect to, a refusal (recorded),
+   * or, for a name that does not resolve, an upstream failure (recorded).
+   */
+  private async check(host: string, port: number): Promise<string | NetworkRefusal | UpstreamFailure> {
     try {
       return await this.policy.resolveDestination(host, port, this.narrowHosts);
     } catch (error) {
       const refusal = error instanceof NetworkRefusal ? error : new NetworkRefusal('the destination could not be checked');
-      this.refusals.push({ host: host.replace(/^\[|\]$/g, '').toLowerCase(), port, reason: refusal.reason, at: Date.now() });
-      if (this.refusals.length > MAX_REMEMBERED_REFUSALS) this.refusals.shift();
+      if (refusal.kind === 'unresolvable') return this.failed(host, port, 'ERR_NAME_NOT_RESOLVED');
+      remember(this.refusals, { host: bare(host), port, reason: refusal.reason, at: Date.now() });
       return refusal;
     }
+  }
+
+  private failed(host: string, port: number, networkError: string): UpstreamFailure {
+    const failure = { host: bare(host), port, networkError, at: Date.now() };
+    remember(this.failures, failure);
+    return failure;
   }
 
   /** An http: request in absolute form (`GET http://host/path`). */
@@ -132,6 +176,16 @@ export class GuardProxy {
       response.writeHead(403, { 'content-type': 'text/plain', [REFUSED_HEADER]: address.reason }).end('Refused by PageShot\n');
       return;
     }
+    // A body, so that Chromium hands the answer (and its header) to the page instead of
+    // replacing it with its own error page.
+    const answerFailure = (failure: UpstreamFailure) =>
+      response
+        .writeHead(502, { 'content-type': 'text/plain', [UPSTREAM_ERROR_HEADER]: failure.networkError })
+        .end(`PageShot could not reach the target: ${failure.networkError}\n`);
+    if (typeof address !== 'string') {
+      answerFailure(address);
+      return;
+    }
     const upstream = http.request({
       host: address,
       port,
@@ -146,9 +200,10 @@ export class GuardProxy {
       response.writeHead(answer.statusCode ?? 502, forwardable(answer.headers));
       answer.pipe(response);
     });
-    upstream.on('timeout', () => upstream.destroy(new Error('upstream timeout')));
-    upstream.on('error', () => {
-      if (!response.headersSent) response.writeHead(502).end();
+    upstream.on('timeout', () => upstream.destroy(Object.assign(new Error('upstream timeout'), { code: 'ETIMEDOUT' })));
+    upstream.on('error', (error) => {
+      const failure = this.failed(target.hostname, port, networkErrorOf(error));
+      if (!response.headersSent) answerFailure(failure);
       else response.destroy();
     });
     request.pipe(upstream);
@@ -167,6 +222,10 @@ export class GuardProxy {
       client.end(`HTTP/1.1 403 Forbidden\r\n${REFUSED_HEADER}: ${address.reason}\r\n\r\n`);
       return;
     }
+    if (typeof address !== 'string') {
+      client.end(`HTTP/1.1 502 Bad Gateway\r\n${UPSTREAM_ERROR_HEADER}: ${address.networkError}\r\n\r\n`);
+      return;
+    }
     const upstream = net.connect({ host: address, port: authority.port, timeout: UPSTREAM_CONNECT_TIMEOUT_MS });
     this.sockets.add(upstream);
     upstream.on('close', () => this.sockets.delete(upstream));
@@ -177,8 +236,11 @@ export class GuardProxy {
       upstream.pipe(client);
       client.pipe(upstream);
     });
-    upstream.on('timeout', () => upstream.destroy());
-    upstream.on('error', () => client.end('HTTP/1.1 502 Bad Gateway\r\n\r\n'));
+    upstream.on('timeout', () => upstream.destroy(Object.assign(new Error('upstream timeout'), { code: 'ETIMEDOUT' })));
+    upstream.on('error', (error) => {
+      const failure = this.failed(authority.host, authority.port, networkErrorOf(error));
+      client.end(`HTTP/1.1 502 Bad Gateway\r\n${UPSTREAM_ERROR_HEADER}: ${failure.networkError}\r\n\r\n`);
+    });
     client.on('close', () => upstream.destroy());
   }
 }
