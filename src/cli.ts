@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { createApp } from './app.js';
 import { KEYS_USAGE, runKeys } from './cli-keys.js';
+import { isRemoteShoot, RemoteUsageError, runRemoteShoot } from './cli-remote.js';
 import { runUsage } from './cli-usage.js';
 import { ConfigError, loadConfig } from './config.js';
 import { ApiError } from './errors.js';
@@ -14,6 +15,8 @@ const USAGE = `pageshot ${VERSION}: screenshots as a service
 Usage:
   pageshot serve                     start the HTTP API (configured by environment variables)
   pageshot shoot <url> -o file.png   take one screenshot without a server
+  pageshot shoot <url> --remote URL -o file.png
+                                     the same, by the PageShot server at URL (key: PAGESHOT_API_KEY)
   pageshot keys …                    create, list, show, revoke, rotate API keys
   pageshot usage --key ID            a key's usage per day
   pageshot --version
@@ -48,6 +51,13 @@ async function serve(): Promise<void> {
 }
 
 async function runShoot(args: string[]): Promise<void> {
+  if (isRemoteShoot(args)) {
+    const write = (text: string) => process.stdout.write(text);
+    const warn = (text: string) => process.stderr.write(text);
+    return runRemoteShoot(args, write, warn).catch((error: unknown) => {
+      throw error instanceof RemoteUsageError ? new UsageError(error.message) : error;
+    });
+  }
   const { values, positionals } = parseArgs({ args, options: SHOOT_FLAGS, allowPositionals: true });
   const target = positionals[0];
   const output = values.output;

@@ -1,0 +1,55 @@
+"""PageShot: the screenshot API from Python, with the standard library only.
+
+>>> from pageshot import PageShot
+>>> client = PageShot(base_url="http://localhost:3000")  # key from PAGESHOT_API_KEY
+>>> client.screenshot("https://example.com", full_page=True).save("example.png")
+
+Busy (503) and rate-limited (429) answers are retried with exponential backoff and full
+jitter, never earlier than the server's ``Retry-After``; everything else surfaces at once
+as a typed error (:class:`AuthenticationError`, :class:`PermissionDeniedError`,
+:class:`ValidationError`, …), all subclasses of :class:`PageShotError`.
+"""
+
+from .client import Keys, PageShot, Screenshot
+from .errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    CancelledError,
+    CaptureError,
+    ConflictError,
+    NotFoundError,
+    PageShotError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerBusyError,
+    ValidationError,
+)
+from .rate_limit import RateLimit, RateLimitPolicy
+from .retry import RetryEvent
+
+#: Version of this client.
+__version__ = "0.1.0"
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "CancelledError",
+    "CaptureError",
+    "ConflictError",
+    "Keys",
+    "NotFoundError",
+    "PageShot",
+    "PageShotError",
+    "PermissionDeniedError",
+    "RateLimit",
+    "RateLimitError",
+    "RateLimitPolicy",
+    "RetryEvent",
+    "Screenshot",
+    "ServerBusyError",
+    "ValidationError",
+]

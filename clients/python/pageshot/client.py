@@ -1,0 +1,258 @@
+"""The PageShot client: screenshots, status, the calling key, usage, and key management."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import urllib.parse
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Union, cast
+
+from .errors import PageShotError
+from .rate_limit import RateLimit
+from .retry import Repeatable, RetryEvent, RetryPolicy
+from .transport import Call, Transport
+from .models import IssuedKey, KeyInfo, KeyPage, Me, Status, Usage
+
+DEFAULT_BASE_URL = "http://localhost:3000"
+
+#: Reads are repeatable after a lost connection or a timeout.
+_READ = Repeatable(on_connection_error=True, on_timeout=True)
+#: Creating, changing and rotating keys are not: the first attempt may have done it.
+_WRITE = Repeatable(on_connection_error=False, on_timeout=False)
+#: A screenshot is safe to repeat after a lost connection; a timed-out one may still be
+#: rendering, so not after a timeout.
+_SCREENSHOT = Repeatable(on_connection_error=True, on_timeout=False)
+
+DateLike = Union[str, date, datetime, None]
+
+
+def _camel(name: str) -> str:
+    """``full_page`` → ``fullPage``; names already in camelCase pass through."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def _camel_keys(values: Mapping[str, Any]) -> Dict[str, Any]:
+    return {_camel(name): value for name, value in values.items() if value is not None}
+
+
+def _day(value: DateLike) -> Optional[str]:
+    """``YYYY-MM-DD`` of a date (a datetime's UTC day); strings pass through for the server to check."""
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _json(answer_body: bytes) -> Any:
+    try:
+        return json.loads(answer_body.decode("utf-8"))
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError both are
+        # A 2xx that is not JSON came from something other than PageShot (a proxy's page).
+        raise PageShotError("The answer is not PageShot's JSON.") from None
+
+
+@dataclass(frozen=True)
+class Screenshot:
+    """A captured image."""
+
+    #: The image bytes.
+    image: bytes = field(repr=False)
+    #: ``image/png``, ``image/jpeg`` or ``image/webp``.
+    content_type: str
+    #: Where the key stands after this request, if the server said.
+    rate_limit: Optional[RateLimit]
+    #: The server's request id.
+    request_id: Optional[str]
+    #: Milliseconds queued and rendering on the server (``Server-Timing``), when sent.
+    timing: Dict[str, float] = field(default_factory=lambda: cast(Dict[str, float], {}))
+
+    def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
+        """Writes the image to ``path``."""
+        with open(path, "wb") as file:
+            file.write(self.image)
+
+
+class Keys:
+    """Key management (``/v1/keys``, scope ``keys:manage``). Reach it as ``client.keys``."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    def _json(self, call: Call, cancel: Optional[threading.Event]) -> Any:
+        return _json(self._transport.call(call, cancel=cancel).body)
+
+    @staticmethod
+    def _path(key_id: str) -> str:
+        return "/v1/keys/" + urllib.parse.quote(key_id, safe="")
+
+    def create(
+        self,
+        name: str,
+        scopes: Sequence[str],
+        *,
+        expires_at: Optional[str] = None,
+        limits: Optional[Mapping[str, int]] = None,
+        allowed_hosts: Optional[Sequence[str]] = None,
+        allowed_ips: Optional[Sequence[str]] = None,
+        metadata: Optional[Mapping[str, Any]] = None,
+        cancel: Optional[threading.Event] = None,
+    ) -> IssuedKey:
+        """Creates a key. The answer's ``key`` is the only time the key is ever shown: store it now.
+
+        ``limits`` takes ``rate``, ``burst``, ``daily`` and ``concurrent``.
+        """
+        body = _camel_keys(
+            {"name": name, "scopes": list(scopes), "expires_at": expires_at, "limits": limits,
+             "allowed_hosts": allowed_hosts, "allowed_ips": allowed_ips, "metadata": metadata}
+        )
+        return cast(IssuedKey, self._json(Call("POST", "/v1/keys", _WRITE, body=body), cancel))
+
+    def list(self, *, limit: Optional[int] = None, cursor: Optional[str] = None, cancel: Optional[threading.Event] = None) -> KeyPage:
+        """One page of keys (hints only, never keys); pass the answer's ``next`` as ``cursor`` for more."""
+        return cast(KeyPage, self._json(Call("GET", "/v1/keys", _READ, query={"limit": limit, "cursor": cursor}), cancel))
+
+    def all(self, *, cancel: Optional[threading.Event] = None) -> Iterator[KeyInfo]:
+        """Every key, page by page."""
+        cursor: Optional[str] = None
+        while True:
+            page = self.list(limit=100, cursor=cursor, cancel=cancel)
+            yield from page["data"]
+            cursor = page["next"]
+            if not cursor:
+                return
+
+    def get(self, key_id: str, *, cancel: Optional[threading.Event] = None) -> KeyInfo:
+        """One key by id; :class:`~pageshot.NotFoundError` when there is none."""
+        return cast(KeyInfo, self._json(Call("GET", self._path(key_id), _READ), cancel))
+
+    def update(self, key_id: str, *, cancel: Optional[threading.Event] = None, **changes: Any) -> KeyInfo:
+        """Changes a key's settings (``name``, ``scopes``, ``expires_at``, ``limits``,
+        ``allowed_hosts``, ``allowed_ips``, ``metadata``) or disables it (``disabled=True``)."""
+        body = {_camel(name): value for name, value in changes.items()}
+        return cast(KeyInfo, self._json(Call("PATCH", self._path(key_id), _WRITE, body=body), cancel))
+
+    def revoke(self, key_id: str, *, cancel: Optional[threading.Event] = None) -> KeyInfo:
+        """Revokes a key for good; revoking a revoked key is harmless (so it is retried like a read)."""
+        return cast(KeyInfo, self._json(Call("DELETE", self._path(key_id), _READ), cancel))
+
+    def rotate(self, key_id: str, *, grace_period_seconds: Optional[int] = None, cancel: Optional[threading.Event] = None) -> IssuedKey:
+        """Issues a new key with the same settings; the old one keeps working for
+        ``grace_period_seconds`` (default 0: revoked at once)."""
+        body = _camel_keys({"grace_period_seconds": grace_period_seconds})
+        return cast(IssuedKey, self._json(Call("POST", self._path(key_id) + "/rotate", _WRITE, body=body), cancel))
+
+    def usage(self, key_id: str, from_date: DateLike = None, to_date: DateLike = None, *, cancel: Optional[threading.Event] = None) -> Usage:
+        """A key's usage per UTC day and in total (default the last 30 days)."""
+        query = {"from": _day(from_date), "to": _day(to_date)}
+        return cast(Usage, self._json(Call("GET", self._path(key_id) + "/usage", _READ, query=query), cancel))
+
+
+class PageShot:
+    """A client of one PageShot server.
+
+    >>> client = PageShot(base_url="https://shots.example.com")  # key from PAGESHOT_API_KEY
+    >>> client.screenshot("https://example.com").save("example.png")
+
+    Busy (503) and rate-limited (429) answers are retried with exponential backoff and
+    full jitter, never earlier than ``Retry-After``; the README has the full rules.
+
+    :param api_key: defaults to the ``PAGESHOT_API_KEY`` environment variable. Never shown in errors.
+    :param base_url: defaults to ``PAGESHOT_BASE_URL``, else ``http://localhost:3000``.
+    :param max_retries: retries after the first attempt (0 = never retry).
+    :param timeout: seconds one attempt may wait on the socket (connect, and each read).
+    :param max_retry_time: no retry starts later than this many seconds after the call began.
+    :param retry_base_delay: first backoff step in seconds; the n-th retry waits up to base × 2**n.
+    :param retry_max_delay: largest backoff step when the server gave no wait.
+    :param retry_quota_exceeded: wait out a used-up daily quota even past ``max_retry_time``.
+    :param headers: headers added to every request (not ``Authorization``).
+    :param on_retry: called with a :class:`~pageshot.RetryEvent` before each retry, for logging.
+    """
+
+    def __init__(
+        self,
+        api_key: Optional[str] = None,
+        base_url: Optional[str] = None,
+        *,
+        max_retries: int = 3,
+        timeout: float = 120.0,
+        max_retry_time: float = 120.0,
+        retry_base_delay: float = 0.5,
+        retry_max_delay: float = 20.0,
+        retry_quota_exceeded: bool = False,
+        headers: Optional[Mapping[str, str]] = None,
+        on_retry: Optional[Callable[[RetryEvent], None]] = None,
+    ) -> None:
+        key = (api_key if api_key is not None else os.environ.get("PAGESHOT_API_KEY", "")).strip()
+        if not key:
+            raise PageShotError("No API key: pass api_key= to PageShot() or set the PAGESHOT_API_KEY environment variable.")
+        # A control character would make http.client raise an error that quotes the header, key included.
+        if not re.fullmatch(r"[\x20-\x7e]+", key):
+            raise PageShotError("The API key holds characters an HTTP header cannot carry.")
+        for name, value in (("max_retries", max_retries), ("timeout", timeout), ("max_retry_time", max_retry_time),
+                            ("retry_base_delay", retry_base_delay), ("retry_max_delay", retry_max_delay)):
+            if value < 0:
+                raise PageShotError(f"{name} must be >= 0.")
+        policy = RetryPolicy(int(max_retries), float(max_retry_time), float(retry_base_delay), float(retry_max_delay), bool(retry_quota_exceeded))
+        extra = {name: value for name, value in (headers or {}).items() if name.lower() not in ("authorization", "x-api-key")}
+        self._transport = Transport(
+            api_key=key,
+            base_url=base_url or os.environ.get("PAGESHOT_BASE_URL") or DEFAULT_BASE_URL,
+            timeout=float(timeout),
+            policy=policy,
+            headers=extra,
+            on_retry=on_retry,
+        )
+        #: Key management (scope ``keys:manage``).
+        self.keys = Keys(self._transport)
+
+    def __repr__(self) -> str:
+        return f"PageShot(base_url={self._transport.base_url!r})"
+
+    @property
+    def rate_limit(self) -> Optional[RateLimit]:
+        """The last rate-limit state any answer described (limit, remaining, reset, and each
+        policy), so a caller can slow down before it meets a 429. None before the first
+        authenticated answer."""
+        return self._transport.rate_limit
+
+    def screenshot(self, url: Optional[str] = None, *, cancel: Optional[threading.Event] = None, **options: Any) -> Screenshot:
+        """Captures ``url``, or whatever ``options`` describe (``html=``, ``width=``,
+        ``full_page=``, ``format=``…; snake_case or the API's camelCase).
+
+        :param cancel: a :class:`threading.Event`; setting it ends the call before its next
+            request or during a wait between retries (a request in flight runs to its timeout).
+        """
+        body = _camel_keys(options)
+        if url is not None:
+            body["url"] = url
+        answer = self._transport.call(
+            Call("POST", "/screenshot", _SCREENSHOT, body=body, accept="image/*, application/json"), cancel=cancel
+        )
+        timing = {
+            ("queue_ms" if name == "queue" else "render_ms"): float(ms)
+            for name, ms in re.findall(r"(queue|render);dur=([\d.]+)", answer.headers.get("server-timing") or "")
+        }
+        return Screenshot(answer.body, answer.content_type, answer.rate_limit, answer.request_id, timing)
+
+    def status(self, *, cancel: Optional[threading.Event] = None) -> Status:
+        """``GET /status``: the server's load, queue and browser (needs no scope)."""
+        return cast(Status, _json(self._transport.call(Call("GET", "/status", _READ), cancel=cancel).body))
+
+    def me(self, *, cancel: Optional[threading.Event] = None) -> Me:
+        """``GET /v1/me``: the calling key as the server sees it (any valid key)."""
+        return cast(Me, _json(self._transport.call(Call("GET", "/v1/me", _READ), cancel=cancel).body))
+
+    def usage(self, from_date: DateLike = None, to_date: DateLike = None, *, cancel: Optional[threading.Event] = None) -> Usage:
+        """``GET /v1/usage``: the calling key's usage per UTC day (scope ``usage:read``);
+        the range defaults to the last 30 days and may span at most 366."""
+        query = {"from": _day(from_date), "to": _day(to_date)}
+        return cast(Usage, _json(self._transport.call(Call("GET", "/v1/usage", _READ, query=query), cancel=cancel).body))
+
+
+__all__: List[str] = ["Keys", "PageShot", "Screenshot"]

@@ -1,0 +1,96 @@
+"""The JSON shapes PageShot answers with, as ``TypedDict``s (keys in the API's camelCase)."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Literal, Optional, TypedDict
+
+Scope = Literal["screenshot", "usage:read", "keys:manage"]
+
+
+class KeyLimits(TypedDict, total=False):
+    """Per-key limit overrides; absent = the server's default."""
+
+    rate: int
+    burst: int
+    daily: int
+    concurrent: int
+
+
+class KeyInfo(TypedDict):
+    """A key as the server shows it: never the key itself, only its hint."""
+
+    id: str
+    name: str
+    hint: str
+    scopes: List[Scope]
+    createdAt: str
+    updatedAt: str
+    lastUsedAt: Optional[str]
+    expiresAt: Optional[str]
+    revokedAt: Optional[str]
+    disabled: bool
+    limits: KeyLimits
+    allowedHosts: List[str]
+    allowedIps: List[str]
+    metadata: Dict[str, Any]
+    rotatedFrom: Optional[str]
+    state: Literal["active", "disabled", "expired", "revoked"]
+
+
+class IssuedKey(KeyInfo):
+    """A key just created or rotated: the only time ``key`` is ever shown."""
+
+    key: str
+
+
+class KeyPage(TypedDict):
+    """One page of keys; pass ``next`` as ``cursor`` for the following one."""
+
+    data: List[KeyInfo]
+    next: Optional[str]
+
+
+class Me(TypedDict):
+    """The calling key (``GET /v1/me``); ``id`` is ``root`` for the API_KEY key."""
+
+    id: Optional[str]
+    kind: Literal["key", "root", "anonymous"]
+    name: str
+    hint: Optional[str]
+    scopes: List[Scope]
+    limits: KeyLimits
+    allowedHosts: List[str]
+    expiresAt: Optional[str]
+
+
+class UsageCounts(TypedDict):
+    """Counts of one UTC day, or the totals of a range."""
+
+    requests: int
+    succeeded: int
+    failed: int
+    rejected: int
+    rejectedBy: Dict[str, int]
+    renderMs: int
+    bytesSent: int
+
+
+# "from" is a Python keyword, hence the functional form.
+Usage = TypedDict(
+    "Usage",
+    {"keyId": Optional[str], "from": str, "to": str, "days": List[Dict[str, Any]], "totals": UsageCounts},
+)
+Usage.__doc__ = """Usage of one key from ``from`` to ``to`` (UTC days): ``days`` (only days with use,
+each with ``day``) and ``totals``."""
+
+
+class Status(TypedDict):
+    """``GET /status``: ``status`` is ``busy`` exactly when a request that had to wait would be refused."""
+
+    status: Literal["running", "busy"]
+    version: str
+    uptimeSeconds: int
+    system: Dict[str, Any]
+    queue: Dict[str, Any]
+    browser: Dict[str, Any]
+    pool: Dict[str, int]

@@ -1,0 +1,180 @@
+"""Sending calls to one PageShot server with urllib: authentication, deadline, retries,
+error mapping, and the last rate-limit state seen."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import math
+import socket
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Mapping, Optional, cast
+
+from .errors import APIConnectionError, APIError, APITimeoutError, error_class_for
+from .rate_limit import RateLimit, parse_rate_limit, reset_after_seconds, retry_after_seconds
+from .retry import Repeatable, RetryEvent, RetryPolicy, with_retries
+
+USER_AGENT = "pageshot-client-python/0.1.0"
+
+
+@dataclass(frozen=True)
+class Call:
+    """One API call as the resource methods describe it."""
+
+    method: str
+    path: str
+    repeatable: Repeatable
+    #: JSON body; None means no body and no content-type (Fastify refuses a JSON type without one).
+    body: Any = None
+    query: Optional[Mapping[str, Any]] = None
+    accept: str = "application/json"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A successful answer: the raw body and what its headers said."""
+
+    body: bytes
+    content_type: str
+    request_id: Optional[str]
+    rate_limit: Optional[RateLimit]
+    headers: Mapping[str, str]
+
+
+def _redact(value: Any, secret: str) -> Any:
+    """Replaces every occurrence of ``secret`` in strings, however deeply nested."""
+    if isinstance(value, str):
+        return value.replace(secret, "[redacted]")
+    if isinstance(value, list):
+        return [_redact(item, secret) for item in cast(List[Any], value)]
+    if isinstance(value, dict):
+        return {key: _redact(item, secret) for key, item in cast(Dict[str, Any], value).items()}
+    return value
+
+
+def _is_timeout(error: BaseException) -> bool:
+    reason = getattr(error, "reason", None)
+    return isinstance(error, socket.timeout) or isinstance(reason, socket.timeout) or "timed out" in str(error)
+
+
+class Transport:
+    """Sends calls for one client. The key is kept out of ``repr`` and every error."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str,
+        timeout: float,
+        policy: RetryPolicy,
+        headers: Mapping[str, str],
+        on_retry: Optional[Callable[[RetryEvent], None]],
+    ) -> None:
+        self.__api_key = api_key
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.policy = policy
+        self.headers = dict(headers)
+        self.on_retry = on_retry
+        #: The last rate-limit state any answer described.
+        self.rate_limit: Optional[RateLimit] = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Transport(base_url={self.base_url!r})"
+
+    def call(self, call: Call, *, cancel: Optional[threading.Event] = None) -> Answer:
+        """Runs one call with the retry rules; raises a :class:`PageShotError` when it fails for good."""
+        return with_retries(
+            lambda: self._attempt(call),
+            policy=self.policy,
+            repeatable=call.repeatable,
+            wait_of=lambda error: getattr(error, "_server_wait", None),
+            cancel=cancel,
+            on_retry=self.on_retry,
+        )
+
+    def _url(self, call: Call) -> str:
+        query = {name: value for name, value in (call.query or {}).items() if value is not None}
+        search = f"?{urllib.parse.urlencode(query)}" if query else ""
+        return f"{self.base_url}{call.path}{search}"
+
+    def _request(self, call: Call) -> urllib.request.Request:
+        data = None if call.body is None else json.dumps(call.body).encode("utf-8")
+        request = urllib.request.Request(self._url(call), data=data, method=call.method)
+        for name, value in self.headers.items():
+            request.add_header(name, value)
+        request.add_header("Accept", call.accept)
+        request.add_header("User-Agent", USER_AGENT)
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        # Unredirected: a redirect to another host must not take the key along.
+        request.add_unredirected_header("Authorization", f"Bearer {self.__api_key}")
+        return request
+
+    def _attempt(self, call: Call) -> Answer:
+        request = self._request(call)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                body = response.read()
+                return self._answer(response.headers, body)
+        except urllib.error.HTTPError as error:
+            headers, status = error.headers, error.code
+            try:
+                text = error.read()
+            except (OSError, http.client.HTTPException):
+                text = b""
+            finally:
+                error.close()
+            raise self._api_error(status, error.reason, headers, text) from None
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
+            raise self._connection_error(error) from None
+
+    def _answer(self, headers: Any, body: bytes) -> Answer:
+        rate_limit = parse_rate_limit(headers)
+        if rate_limit is not None:
+            with self._lock:
+                self.rate_limit = rate_limit
+        return Answer(body, headers.get("content-type", ""), headers.get("x-request-id"), rate_limit, headers)
+
+    def _api_error(self, status: int, reason: Any, headers: Any, text: bytes) -> APIError:
+        """The typed error for an error answer; records the server's wait for the retry loop."""
+        rate_limit = parse_rate_limit(headers)
+        if rate_limit is not None:
+            with self._lock:
+                self.rate_limit = rate_limit
+        body: Optional[Dict[str, Any]] = None
+        try:
+            parsed: Any = json.loads(text.decode("utf-8"))
+            if isinstance(parsed, dict) and isinstance(cast(Dict[str, Any], parsed).get("code"), str):
+                body = cast(Dict[str, Any], _redact(parsed, self.__api_key))
+        except (ValueError, UnicodeDecodeError):
+            pass  # not PageShot's JSON (a proxy's page, say): the status alone describes it
+        wait = retry_after_seconds(headers)
+        if wait is None and status == 429:
+            wait = reset_after_seconds(headers)
+        if wait is None and body is not None and isinstance(body.get("retryAfter"), (int, float)):
+            wait = float(body["retryAfter"])
+        message = body.get("error") if body else None
+        error = error_class_for(status)(
+            message if isinstance(message, str) else _redact(f"HTTP {status} {reason or ''}".strip(), self.__api_key),
+            status=status,
+            code=body["code"] if body else f"HTTP_{status}",
+            request_id=headers.get("x-request-id") or (body or {}).get("requestId"),
+            retry_after=None if wait is None else math.ceil(wait),
+            body=body,
+        )
+        # The exact wait, for the retry loop (retry_after is whole seconds, for people).
+        error._server_wait = wait  # type: ignore[attr-defined]
+        return error
+
+    def _connection_error(self, error: BaseException) -> APIConnectionError:
+        reason = getattr(error, "reason", error)
+        text = _redact(str(reason), self.__api_key)
+        if _is_timeout(error):
+            return APITimeoutError(f"No answer from PageShot at {self.base_url} within {self.timeout} s.")
+        return APIConnectionError(f"Could not reach PageShot at {self.base_url}: {text}")

@@ -1,0 +1,146 @@
+import { PageShotError } from './errors.js';
+import { Keys } from './keys.js';
+import type { RateLimitState } from './rate-limit.js';
+import type { RetryEvent, RetryPolicy } from './retry.js';
+import { Transport, type RequestOptions } from './transport.js';
+import type { Me, Screenshot, ScreenshotOptions, Status, Usage, UsageRange } from './types.js';
+import { usageQuery } from './usage-range.js';
+
+/** Settings of a client. Only the key is needed, and it can come from the environment. */
+export interface PageShotOptions {
+  /** Defaults to the `PAGESHOT_API_KEY` environment variable. Never shown in errors. */
+  apiKey?: string;
+  /** Defaults to `PAGESHOT_BASE_URL`, else `http://localhost:3000`. May include a path prefix. */
+  baseUrl?: string;
+  /** Retries after the first attempt (default 3; 0 = never retry). */
+  maxRetries?: number;
+  /** Deadline of one attempt in ms, queueing and rendering included (default 120000). */
+  timeoutMs?: number;
+  /** No retry starts later than this many ms after the call began (default 120000). */
+  maxRetryTimeMs?: number;
+  /** First backoff step in ms (default 500); the n-th retry waits up to base × 2^n. */
+  retryBaseDelayMs?: number;
+  /** Largest backoff step in ms when the server gave no wait (default 20000). */
+  retryMaxDelayMs?: number;
+  /** Wait out a used-up daily quota (`QUOTA_EXCEEDED`) even past `maxRetryTimeMs` (default false). */
+  retryQuotaExceeded?: boolean;
+  /** Headers added to every request (not `authorization`). */
+  headers?: Record<string, string>;
+  /** A `fetch` to use instead of the global one (a proxy agent, instrumentation). */
+  fetch?: typeof fetch;
+  /** Called before each retry with the error and the wait, for logging. */
+  onRetry?: (event: RetryEvent) => void;
+}
+
+const DEFAULT_BASE_URL = 'http://localhost:3000';
+
+/** Reads an environment variable where there is one (Node, Deno, Bun); undefined in a browser. */
+function env(name: string): string | undefined {
+  return globalThis.process?.env?.[name];
+}
+
+function nonNegative(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value < 0) throw new PageShotError(`"${name}" must be a number >= 0.`);
+  return value;
+}
+
+/** A screenshot is safe to repeat after a lost connection; a timed-out one may still be rendering, so not after a timeout. */
+const SCREENSHOT = { onConnectionError: true, onTimeout: false };
+const READ = { onConnectionError: true, onTimeout: true };
+
+function serverTiming(header: string | null): Screenshot['timing'] {
+  const timing: Screenshot['timing'] = {};
+  for (const [, name, ms] of (header ?? '').matchAll(/(queue|render);dur=([\d.]+)/g)) {
+    timing[name === 'queue' ? 'queueMs' : 'renderMs'] = Number(ms);
+  }
+  return timing;
+}
+
+/**
+ * A client of one PageShot server.
+ *
+ * ```ts
+ * const pageshot = new PageShot({ baseUrl: 'https://shots.example.com' }); // key from PAGESHOT_API_KEY
+ * const { image } = await pageshot.screenshot('https://example.com');
+ * ```
+ *
+ * Busy (503) and rate-limited (429) answers are retried with exponential backoff and
+ * full jitter, never earlier than `Retry-After`; see the README for the full rules.
+ */
+export class PageShot {
+  /** Key management (scope `keys:manage`). */
+  readonly keys: Keys;
+  readonly #transport: Transport;
+
+  constructor(options: PageShotOptions = {}) {
+    const apiKey = (options.apiKey ?? env('PAGESHOT_API_KEY'))?.trim();
+    if (!apiKey) {
+      throw new PageShotError('No API key: pass { apiKey } to new PageShot() or set the PAGESHOT_API_KEY environment variable.');
+    }
+    // A control character would make fetch throw an error that quotes the header, key included.
+    if (!/^[\x20-\x7e]+$/.test(apiKey)) throw new PageShotError('The API key holds characters an HTTP header cannot carry.');
+    const policy: RetryPolicy = {
+      maxRetries: Math.floor(nonNegative('maxRetries', options.maxRetries, 3)),
+      maxRetryTimeMs: nonNegative('maxRetryTimeMs', options.maxRetryTimeMs, 120_000),
+      baseDelayMs: nonNegative('retryBaseDelayMs', options.retryBaseDelayMs, 500),
+      maxDelayMs: nonNegative('retryMaxDelayMs', options.retryMaxDelayMs, 20_000),
+      retryQuotaExceeded: options.retryQuotaExceeded ?? false,
+    };
+    // The key goes only where the client puts it.
+    const headers = Object.fromEntries(
+      Object.entries(options.headers ?? {}).filter(([name]) => !['authorization', 'x-api-key'].includes(name.toLowerCase())),
+    );
+    this.#transport = new Transport({
+      apiKey,
+      baseUrl: options.baseUrl ?? env('PAGESHOT_BASE_URL') ?? DEFAULT_BASE_URL,
+      timeoutMs: nonNegative('timeoutMs', options.timeoutMs, 120_000),
+      policy,
+      fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
+      headers,
+      onRetry: options.onRetry,
+    });
+    this.keys = new Keys(this.#transport);
+  }
+
+  /**
+   * The last rate-limit state any answer described (limit, remaining, reset, and each
+   * policy), so a caller can slow down before it meets a 429. Undefined before the
+   * first authenticated answer.
+   */
+  get rateLimit(): RateLimitState | undefined {
+    return this.#transport.rateLimit;
+  }
+
+  /** Captures a URL (a string) or whatever `options` describe (`url` or `html`, size, format…). */
+  async screenshot(urlOrOptions: string | ScreenshotOptions, options?: RequestOptions): Promise<Screenshot> {
+    const body = typeof urlOrOptions === 'string' ? { url: urlOrOptions } : urlOrOptions;
+    const answer = await this.#transport.call<Uint8Array>(
+      { method: 'POST', path: '/screenshot', body, expect: 'bytes', repeatable: SCREENSHOT },
+      options,
+    );
+    return {
+      image: answer.data,
+      contentType: answer.headers.get('content-type') ?? 'application/octet-stream',
+      rateLimit: answer.rateLimit,
+      requestId: answer.requestId,
+      timing: serverTiming(answer.headers.get('server-timing')),
+    };
+  }
+
+  /** `GET /status`: the server's load, queue and browser (needs no scope). */
+  async status(options?: RequestOptions): Promise<Status> {
+    return (await this.#transport.call<Status>({ method: 'GET', path: '/status', expect: 'json', repeatable: READ }, options)).data;
+  }
+
+  /** `GET /v1/me`: the calling key as the server sees it (any valid key). */
+  async me(options?: RequestOptions): Promise<Me> {
+    return (await this.#transport.call<Me>({ method: 'GET', path: '/v1/me', expect: 'json', repeatable: READ }, options)).data;
+  }
+
+  /** `GET /v1/usage`: the calling key's usage per UTC day (scope `usage:read`); default the last 30 days. */
+  async usage(range: UsageRange = {}, options?: RequestOptions): Promise<Usage> {
+    const call = { method: 'GET' as const, path: '/v1/usage', query: usageQuery(range), expect: 'json' as const, repeatable: READ };
+    return (await this.#transport.call<Usage>(call, options)).data;
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * `@pageshot/client`: the PageShot screenshot API from TypeScript and JavaScript
+ * (Node ≥ 20, or anything with a global `fetch`), with no dependencies.
+ */
+export { PageShot, type PageShotOptions } from './client.js';
+export { Keys } from './keys.js';
+export type { RequestOptions } from './transport.js';
+export type { RetryEvent } from './retry.js';
+export type { RateLimitPolicy, RateLimitState } from './rate-limit.js';
+export {
+  AbortError,
+  ApiError,
+  AuthenticationError,
+  CaptureError,
+  ConflictError,
+  ConnectionError,
+  NotFoundError,
+  PageShotError,
+  PermissionDeniedError,
+  RateLimitError,
+  ServerBusyError,
+  TimeoutError,
+  ValidationError,
+  type ErrorBody,
+} from './errors.js';
+export type * from './types.js';

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import type http from 'node:http';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { startFixtureSite, type FixtureSite } from './helpers/fixture-site.js';
+import { startPageShot, type TestServer } from './helpers/harness.js';
+import { AUTH_ENV, ROOT_KEY } from './helpers/keys.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const PYTHON = process.env.PAGESHOT_TEST_PYTHON ?? 'python3';
+
+/** Why the Python suite cannot run here, or false when it can. */
+function pythonMissing(): string | false {
+  const probe = spawnSync(PYTHON, ['-c', 'import sys; print(sys.version_info >= (3, 9))'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) return `${PYTHON} is not installed`;
+  return probe.stdout.trim() === 'True' ? false : `${PYTHON} is older than 3.9`;
+}
+
+/** Runs the unittest suite in a child process (so this process keeps serving it). */
+function runUnittest(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(PYTHON, ['-m', 'unittest', 'discover', '-s', 'clients/python/tests', '-v'], {
+      cwd: ROOT,
+      env: { ...process.env, PYTHONPATH: path.join(ROOT, 'clients/python'), PYTHONDONTWRITEBYTECODE: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('exit', (code) => resolve({ code, output }));
+  });
+}
+
+describe('Python client against a real PageShot', () => {
+  let site: FixtureSite;
+  let server: TestServer;
+  const gates: http.ServerResponse[] = [];
+
+  before(async () => {
+    site = await startFixtureSite({
+      // Holds its answer until /gates/open: a capture that takes exactly as long as a test needs.
+      '/gate': (_req, res) => gates.push(res),
+      '/gates/waiting': (_req, res) => res.end(String(gates.length)),
+      '/gates/open': (_req, res) => {
+        for (const held of gates.splice(0)) {
+          held.writeHead(200, { 'content-type': 'text/html' });
+          held.end('<!doctype html><p>gate</p>');
+        }
+        res.end('ok');
+      },
+    });
+    // One capture slot and no queue (503 QUEUE_FULL while one runs), with a calm CPU
+    // reading so a busy test machine does not turn that into SERVER_BUSY.
+    server = await startPageShot({ ...AUTH_ENV, PAGESHOT_MAX_CONCURRENCY: '1', PAGESHOT_MAX_QUEUE: '0' }, { cpuUsage: () => 10 });
+  });
+  after(async () => {
+    for (const held of gates.splice(0)) held.end();
+    await server.stop();
+    await site.close();
+  });
+
+  it('passes its unittest suite: success, 401/403 without retries, busy and 429 retried per Retry-After, caps, cancel, no key in errors', { skip: pythonMissing() }, async (t) => {
+    const { code, output } = await runUnittest({
+      PAGESHOT_TEST_BASE_URL: server.url,
+      PAGESHOT_TEST_ROOT_KEY: ROOT_KEY,
+      PAGESHOT_TEST_FIXTURE_URL: site.url,
+      PAGESHOT_API_KEY: '',
+    });
+    assert.equal(code, 0, output);
+    assert.match(output, /^Ran \d+ tests? in/m, output);
+    assert.match(output, /^OK( \(skipped=\d+\))?$/m, output);
+    assert.doesNotMatch(output, /needs a PageShot/, 'the suite found the server');
+    for (const line of output.split('\n').filter((text) => / \.\.\. ok$|^Ran /.test(text))) t.diagnostic(line);
+  });
+});

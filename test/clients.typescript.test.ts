@@ -1,0 +1,353 @@
+import assert from 'node:assert/strict';
+import type http from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import util from 'node:util';
+import * as sdk from '../clients/typescript/src/index.js';
+import {
+  AbortError,
+  ApiError,
+  AuthenticationError,
+  ConnectionError,
+  NotFoundError,
+  PageShot,
+  PageShotError,
+  PermissionDeniedError,
+  RateLimitError,
+  ServerBusyError,
+  TimeoutError,
+  ValidationError,
+  type PageShotOptions,
+  type RetryEvent,
+} from '../clients/typescript/src/index.js';
+import type { RemoteSdk } from '../src/cli-remote.js';
+import { startFixtureSite, type FixtureSite } from './helpers/fixture-site.js';
+import { decodeImage, startPageShot, type TestServer } from './helpers/harness.js';
+import { AUTH_ENV, bearer, createKey, ROOT_KEY } from './helpers/keys.js';
+
+// The CLI loads the SDK at run time; this line makes the compiler hold the SDK to the shape the CLI expects.
+const _sdkFitsTheCli: RemoteSdk = sdk;
+
+/** Every secret a test used, and every error a test saw: none may show the other. */
+const secrets = new Set<string>([ROOT_KEY]);
+const seenErrors: unknown[] = [];
+
+/** Awaits a call that must fail with `type`; records the error for the key-hygiene test. */
+async function failure<T extends Error>(call: Promise<unknown>, type: abstract new (...args: never[]) => T): Promise<T> {
+  const error = await call.then(
+    () => assert.fail(`expected ${type.name}`),
+    (caught: unknown) => caught,
+  );
+  seenErrors.push(error);
+  assert.ok(error instanceof type, `expected ${type.name}, got ${util.inspect(error)}`);
+  return error;
+}
+
+const elapsedSince = (start: number) => Date.now() - start;
+
+describe('TypeScript client against a real PageShot', () => {
+  let site: FixtureSite;
+  let server: TestServer;
+  /** Responses of /gate waiting for the test to let them go. */
+  const gates: http.ServerResponse[] = [];
+
+  before(async () => {
+    site = await startFixtureSite({
+      // Holds its answer until openGates(): a capture that takes exactly as long as a test needs.
+      '/gate': (_req, res) => gates.push(res),
+    });
+    // One capture slot and no queue: a second capture while one runs is refused with 503
+    // QUEUE_FULL (with a calm CPU reading, so a busy test machine does not make it SERVER_BUSY).
+    server = await startPageShot({ ...AUTH_ENV, PAGESHOT_MAX_CONCURRENCY: '1', PAGESHOT_MAX_QUEUE: '0' }, { cpuUsage: () => 10 });
+  });
+  after(async () => {
+    openGates();
+    await server.stop();
+    await site.close();
+  });
+
+  function openGates(): void {
+    for (const res of gates.splice(0)) {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<!doctype html><p>gate</p>');
+    }
+  }
+
+  function client(options: PageShotOptions = {}): PageShot {
+    // Short backoff steps keep the suite fast; server-given waits (Retry-After) still apply in full.
+    return new PageShot({ apiKey: ROOT_KEY, baseUrl: server.url, retryBaseDelayMs: 50, ...options });
+  }
+
+  async function until(condition: () => boolean, what: string): Promise<void> {
+    for (let i = 0; i < 250 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.ok(condition(), `timed out waiting for ${what}`);
+  }
+
+  /** Takes the only capture slot with a capture of /gate, held until openGates(). */
+  async function occupySlot(): Promise<{ capture: Promise<unknown> }> {
+    const capture = server.shoot({ url: `${site.url}/gate` }, { headers: bearer(ROOT_KEY) });
+    await until(() => gates.length > 0, 'the capture to reach /gate');
+    assert.equal(server.app.admission.stats().activeRequests, 1, 'the slot is taken');
+    return { capture };
+  }
+
+  /** Lets a capture of /gate that a test gave up on finish, and waits until its slot is free. */
+  async function releaseAbandoned(): Promise<void> {
+    await until(() => gates.length > 0, 'the capture to reach /gate');
+    openGates();
+    await until(() => server.app.admission.stats().activeRequests === 0, 'the slot to be free');
+  }
+
+  /** Answers the server gave on a route with a status, counted by the server itself. */
+  async function served(route: string, method: string, status: number): Promise<number> {
+    const metric = await server.app.metrics.httpRequests.get();
+    const match = metric.values.find(({ labels }) => labels.route === route && labels.method === method && labels.status === String(status));
+    return match?.value ?? 0;
+  }
+
+  it('captures a URL, with the image type, request id and rate-limit state of the answer', async () => {
+    const pageshot = client();
+    const shot = await pageshot.screenshot(`${site.url}/`);
+    const image = await decodeImage(Buffer.from(shot.image));
+    assert.deepEqual([image.format, image.width, image.height], ['png', 1280, 720]);
+    assert.equal(shot.contentType, 'image/png');
+    assert.match(shot.requestId ?? '', /.+/);
+    assert.equal(typeof shot.timing.renderMs, 'number');
+    // The root key follows the defaults: bursts of 500 (closest to refusing) and 2000 a day.
+    assert.equal(shot.rateLimit?.limit, 500);
+    assert.equal(shot.rateLimit?.remaining, 499);
+    assert.ok(shot.rateLimit.reset.getTime() > Date.now() - 5000);
+    assert.deepEqual([shot.rateLimit.policies.burst?.quota, shot.rateLimit.policies.daily?.quota], [500, 2000]);
+    assert.deepEqual(pageshot.rateLimit, shot.rateLimit, 'the client keeps the last state seen');
+
+    const jpeg = await pageshot.screenshot({ html: '<h1>hi</h1>', width: 400, height: 300, format: 'jpeg', quality: 70 });
+    assert.equal(jpeg.contentType, 'image/jpeg');
+    const decoded = await decodeImage(Buffer.from(jpeg.image));
+    assert.deepEqual([decoded.width, decoded.height], [400, 300]);
+  });
+
+  it('reads the status, the calling key and its usage, and manages keys', async () => {
+    const pageshot = client();
+    assert.equal((await pageshot.status()).queue.maxConcurrency, 1);
+    const me = await pageshot.me();
+    assert.deepEqual([me.id, me.kind], ['root', 'root']);
+
+    const created = await pageshot.keys.create({ name: 'sdk', scopes: ['screenshot', 'usage:read'], limits: { daily: 50 } });
+    secrets.add(created.key);
+    assert.equal(created.state, 'active');
+    assert.equal((await pageshot.keys.get(created.id)).name, 'sdk');
+    assert.ok((await pageshot.keys.list({ limit: 100 })).data.some((key) => key.id === created.id));
+    const all: string[] = [];
+    for await (const key of pageshot.keys.all()) all.push(key.id);
+    assert.ok(all.includes(created.id));
+    assert.equal((await pageshot.keys.update(created.id, { disabled: true })).state, 'disabled');
+    assert.equal((await pageshot.keys.update(created.id, { disabled: false, name: 'sdk2' })).name, 'sdk2');
+
+    const own = client({ apiKey: created.key });
+    assert.equal((await own.me()).id, created.id);
+    const usage = await own.usage({ from: new Date(), to: new Date() });
+    assert.equal(usage.keyId, created.id);
+    assert.equal(usage.totals.requests, 1, 'me(); this call itself is counted once answered');
+    assert.equal((await pageshot.keys.usage(created.id)).keyId, created.id);
+
+    const rotated = await pageshot.keys.rotate(created.id, { gracePeriodSeconds: 60 });
+    secrets.add(rotated.key);
+    assert.equal(rotated.rotatedFrom, created.id);
+    assert.equal((await pageshot.keys.revoke(rotated.id)).state, 'revoked');
+    assert.equal((await pageshot.keys.revoke(rotated.id)).state, 'revoked', 'revoking twice is harmless');
+    const revokedKeyCall = await failure(client({ apiKey: rotated.key }).me(), PermissionDeniedError);
+    assert.equal(revokedKeyCall.code, 'KEY_REVOKED');
+  });
+
+  it('surfaces 401 and 403 as AuthenticationError and PermissionDeniedError after a single request', async () => {
+    const unknown = 'ps_live_0000000000000000000000000000_000000';
+    secrets.add(unknown);
+    const before403 = await served('/v1/me', 'GET', 403);
+    const refused = await failure(client({ apiKey: unknown, maxRetries: 5 }).me(), PermissionDeniedError);
+    assert.equal(refused.code, 'INVALID_API_KEY');
+    assert.equal(refused.status, 403);
+    assert.equal(refused.attempts, 1);
+    assert.match(refused.requestId ?? '', /.+/);
+    assert.equal((await served('/v1/me', 'GET', 403)) - before403, 1, 'the server saw exactly one request');
+
+    // A key broken across two lines by a copy-paste: the header no longer parses as a key.
+    const mangled = `${ROOT_KEY.slice(0, 20)} ${ROOT_KEY.slice(20)}`;
+    secrets.add(mangled);
+    const before401 = await served('/v1/me', 'GET', 401);
+    const missing = await failure(client({ apiKey: mangled, maxRetries: 5 }).me(), AuthenticationError);
+    assert.deepEqual([missing.status, missing.code, missing.attempts], [401, 'MISSING_API_KEY', 1]);
+    assert.equal((await served('/v1/me', 'GET', 401)) - before401, 1);
+
+    const { key } = await createKey(server, { name: 'reader', scopes: ['usage:read'] });
+    secrets.add(key);
+    const beforeScope = await served('/screenshot', 'POST', 403);
+    const scope = await failure(client({ apiKey: key }).screenshot(`${site.url}/`), PermissionDeniedError);
+    assert.deepEqual([scope.code, scope.body?.requiredScope, scope.attempts], ['INSUFFICIENT_SCOPE', 'screenshot', 1]);
+    assert.equal((await served('/screenshot', 'POST', 403)) - beforeScope, 1);
+  });
+
+  it('does not retry a refused request: 400 ValidationError naming the field, 404 NotFoundError', async () => {
+    const invalid = await failure(client().screenshot({ url: `${site.url}/`, width: 5 }), ValidationError);
+    assert.deepEqual([invalid.code, invalid.field, invalid.attempts], ['VALIDATION_ERROR', 'width', 1]);
+    const missing = await failure(client().keys.get('key_does_not_exist'), NotFoundError);
+    assert.deepEqual([missing.code, missing.attempts], ['KEY_NOT_FOUND', 1]);
+  });
+
+  it('retries a busy answer (503 QUEUE_FULL) after its Retry-After and then succeeds', async () => {
+    const { capture: occupied } = await occupySlot();
+    const retries: RetryEvent[] = [];
+    const start = Date.now();
+    const shot = await client({
+      onRetry: (event) => {
+        retries.push(event);
+        openGates(); // the slot frees up while the client waits
+      },
+    }).screenshot(`${site.url}/?busy`);
+    await occupied;
+    assert.equal(shot.contentType, 'image/png');
+    const first = retries[0]!;
+    assert.ok(first.error instanceof ServerBusyError);
+    assert.equal(first.error.code, 'QUEUE_FULL');
+    assert.equal(first.error.body?.status, 'busy');
+    const retryAfterMs = first.error.retryAfter! * 1000;
+    assert.ok(retryAfterMs >= 1000);
+    assert.ok(first.delayMs >= retryAfterMs, 'never earlier than Retry-After');
+    assert.ok(elapsedSince(start) >= retryAfterMs, `waited ${elapsedSince(start)} ms`);
+  });
+
+  it('waits out a 429 for its Retry-After and then succeeds', async () => {
+    const { key } = await createKey(server, { name: 'slow', scopes: ['screenshot'], limits: { rate: 1, burst: 1, daily: 1000 } });
+    secrets.add(key);
+    const retries: RetryEvent[] = [];
+    const pageshot = client({ apiKey: key, onRetry: (event) => retries.push(event) });
+    await pageshot.me();
+    assert.deepEqual([pageshot.rateLimit?.limit, pageshot.rateLimit?.remaining], [1, 0], 'the caller can see it is out of burst');
+    const start = Date.now();
+    const shot = await pageshot.screenshot(`${site.url}/?limited`);
+    const waited = elapsedSince(start);
+    assert.equal(shot.contentType, 'image/png');
+    assert.equal(retries.length, 1);
+    const refusal = retries[0]!.error;
+    assert.ok(refusal instanceof RateLimitError);
+    assert.deepEqual([refusal.code, refusal.retryAfter, refusal.limit, refusal.policy], ['RATE_LIMITED', 1, 1, 'burst']);
+    assert.ok(waited >= 1000, `waited ${waited} ms, Retry-After was 1 s`);
+  });
+
+  it('does not wait hours for a used-up daily quota unless asked', async (t) => {
+    const toMidnightMs = 86_400_000 - (Date.now() % 86_400_000);
+    if (toMidnightMs < 10_000) return t.skip('the quota renews within the retry budget right now');
+    const { key } = await createKey(server, { name: 'quota', scopes: ['screenshot'], limits: { daily: 1 } });
+    secrets.add(key);
+    const pageshot = client({ apiKey: key, maxRetryTimeMs: 5000 });
+    await pageshot.me();
+    const start = Date.now();
+    const refusal = await failure(pageshot.me(), RateLimitError);
+    assert.equal(refusal.code, 'QUOTA_EXCEEDED');
+    assert.equal(refusal.attempts, 1);
+    assert.ok(refusal.retryAfter! * 1000 >= toMidnightMs - 2000, 'Retry-After runs to 00:00 UTC');
+    assert.ok(elapsedSince(start) < 1000, 'given up at once');
+
+    // Asked to, it waits for the renewal past maxRetryTimeMs (cut short here by an abort).
+    const waits: RetryEvent[] = [];
+    const controller = new AbortController();
+    const patient = client({ apiKey: key, maxRetryTimeMs: 5000, retryQuotaExceeded: true, onRetry: (event) => (waits.push(event), controller.abort()) });
+    await failure(patient.me({ signal: controller.signal }), AbortError);
+    assert.ok(waits[0]!.delayMs > 5000, `would wait ${waits[0]!.delayMs} ms`);
+  });
+
+  it('stops at maxRetries and throws the last error; never sleeps past maxRetryTimeMs', async () => {
+    const { capture: occupied } = await occupySlot();
+    try {
+      const refusalsBefore = server.app.admission.refusals.QUEUE_FULL ?? 0;
+      const capped = await failure(client({ maxRetries: 1 }).screenshot(`${site.url}/?cap`), ServerBusyError);
+      assert.deepEqual([capped.code, capped.attempts], ['QUEUE_FULL', 2]);
+      assert.equal((server.app.admission.refusals.QUEUE_FULL ?? 0) - refusalsBefore, 2, 'one request and one retry');
+
+      const start = Date.now();
+      const impatient = await failure(client({ maxRetryTimeMs: 200 }).screenshot(`${site.url}/?impatient`), ServerBusyError);
+      assert.equal(impatient.attempts, 1, 'a Retry-After beyond the budget is not slept');
+      assert.ok(elapsedSince(start) < 800);
+    } finally {
+      openGates();
+      await occupied;
+    }
+  });
+
+  it('aborts while waiting to retry, while a request is in flight, and before it starts', async () => {
+    const { capture: occupied } = await occupySlot();
+    const controller = new AbortController();
+    let abortedAt = 0;
+    const refusalsBefore = server.app.admission.refusals.QUEUE_FULL ?? 0;
+    const waiting = client({
+      onRetry: () =>
+        setTimeout(() => {
+          abortedAt = Date.now();
+          controller.abort();
+        }, 100),
+    }).screenshot(`${site.url}/?abort`, { signal: controller.signal });
+    await failure(waiting, AbortError);
+    assert.ok(elapsedSince(abortedAt) < 300, 'the backoff sleep ends at once');
+    assert.equal((server.app.admission.refusals.QUEUE_FULL ?? 0) - refusalsBefore, 1, 'no request after the abort');
+    openGates();
+    await occupied;
+
+    const inFlight = new AbortController();
+    const call = client().screenshot(`${site.url}/gate`, { signal: inFlight.signal });
+    await until(() => gates.length > 0, 'the capture to reach /gate');
+    inFlight.abort();
+    await failure(call, AbortError);
+    await releaseAbandoned();
+
+    await failure(client().me({ signal: AbortSignal.abort() }), AbortError);
+  });
+
+  it('times out a stuck attempt without repeating a screenshot', async () => {
+    const stuck = client().screenshot(`${site.url}/gate`, { timeoutMs: 300 });
+    const timedOut = await failure(stuck, TimeoutError);
+    assert.equal(timedOut.attempts, 1);
+    await releaseAbandoned();
+  });
+
+  it('retries a lost connection for reads only, and reports it as ConnectionError', async () => {
+    const nowhere = client({ baseUrl: 'http://127.0.0.1:1', maxRetries: 2, retryBaseDelayMs: 10 });
+    const read = await failure(nowhere.me(), ConnectionError);
+    assert.equal(read.attempts, 3);
+    assert.match(read.message, /Could not reach PageShot/);
+    const write = await failure(nowhere.keys.create({ name: 'x', scopes: ['screenshot'] }), ConnectionError);
+    assert.equal(write.attempts, 1, 'creating a key twice is not harmless');
+  });
+
+  it('takes the key from PAGESHOT_API_KEY, and refuses to start without one', async () => {
+    const saved = process.env.PAGESHOT_API_KEY;
+    try {
+      delete process.env.PAGESHOT_API_KEY;
+      assert.throws(() => new PageShot({ baseUrl: server.url }), (error: unknown) => {
+        seenErrors.push(error);
+        return error instanceof PageShotError && /PAGESHOT_API_KEY/.test(error.message);
+      });
+      process.env.PAGESHOT_API_KEY = `${ROOT_KEY}\n`;
+      assert.equal((await new PageShot({ baseUrl: server.url }).me()).id, 'root');
+      assert.throws(() => new PageShot({ apiKey: `${ROOT_KEY}\u0000x`, baseUrl: server.url }), (error: unknown) => {
+        seenErrors.push(error);
+        return error instanceof PageShotError;
+      });
+    } finally {
+      if (saved === undefined) delete process.env.PAGESHOT_API_KEY;
+      else process.env.PAGESHOT_API_KEY = saved;
+    }
+  });
+
+  it('never shows a key in any error or in the client, however it is printed', () => {
+    assert.ok(seenErrors.length >= 15, `${seenErrors.length} errors seen`);
+    const pageshot = client();
+    for (const item of [...seenErrors, pageshot]) {
+      const texts = [
+        String(item),
+        (item as Error).stack ?? '',
+        JSON.stringify(item),
+        util.inspect(item, { depth: Infinity, showHidden: true, getters: true }),
+      ];
+      for (const text of texts) for (const secret of secrets) assert.equal(text.includes(secret), false, `a key shows in: ${text.slice(0, 200)}`);
+    }
+    assert.ok(seenErrors.some((error) => error instanceof ApiError && error.requestId), 'the errors checked include server answers');
+  });
+});
