@@ -15,9 +15,17 @@ export type UsageOutcome =
 
 const FLUSH_MS = 5_000;
 
+const DAY_MS = 86_400_000;
+/** The last day formatted, reused until the clock passes midnight: this runs on every request. */
+let cachedDay = { start: 0, name: '1970-01-01' };
+
 /** The UTC day of `time`, as YYYY-MM-DD. */
 export function utcDay(time: number): string {
-  return new Date(time).toISOString().slice(0, 10);
+  if (time < cachedDay.start || time >= cachedDay.start + DAY_MS) {
+    const start = time - (((time % DAY_MS) + DAY_MS) % DAY_MS);
+    cachedDay = { start, name: new Date(start).toISOString().slice(0, 10) };
+  }
+  return cachedDay.name;
 }
 
 function emptyDelta(subject: string, day: string): UsageDelta {
