@@ -19,6 +19,7 @@ const CONTENT_TYPES = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp'
 /** Errors after which the page is in an ordinary state and can be reset and reused. */
 const REUSABLE_AFTER: ReadonlySet<ErrorCode> = new Set([
   'NAVIGATION_FAILED',
+  'TARGET_FORBIDDEN',
   'SELECTOR_NOT_FOUND',
   'SCRIPT_FAILED',
   'VALIDATION_ERROR',
