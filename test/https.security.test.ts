@@ -18,7 +18,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createApp } from '../src/app.js';
 import { generateKey } from '../src/auth/key-format.js';
 import { ConfigError, loadConfig } from '../src/config.js';
-import { httpRequest, startPageShot, tempDataDir, TEST_ENV, type Reply, type TestServer } from './helpers/harness.js';
+import { httpRequest, readReply, startPageShot, tempDataDir, TEST_ENV, type Reply, type TestServer } from './helpers/harness.js';
 import { stillPresent, waitFor } from './helpers/processes.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -51,20 +51,7 @@ function httpsRequest(base: string, route: string, headers: Record<string, strin
   return new Promise((resolve, reject) => {
     const req = https.request(new URL(route, base), { method: 'GET', headers, ca, agent: false }, (res) => {
       const authorized = (res.socket as TLSSocket).authorized;
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const body = Buffer.concat(chunks);
-        const isJson = (res.headers['content-type'] ?? '').includes('application/json');
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body,
-          json: isJson ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : undefined,
-          authorized,
-        });
-      });
-      res.on('error', reject);
+      readReply(res).then((reply) => resolve({ ...reply, authorized }), reject);
     });
     req.on('error', reject);
     req.end();

@@ -55,6 +55,25 @@ export function tempDataDir(): string {
   return mkdtempSync(path.join(os.tmpdir(), 'pageshot-data-'));
 }
 
+/** Reads a whole response into a Reply (JSON bodies parsed). */
+export function readReply(res: http.IncomingMessage): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (chunk: Buffer) => chunks.push(chunk));
+    res.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const isJson = (res.headers['content-type'] ?? '').includes('application/json');
+      resolve({
+        status: res.statusCode ?? 0,
+        headers: res.headers,
+        body,
+        json: isJson ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : undefined,
+      });
+    });
+    res.on('error', reject);
+  });
+}
+
 /** Sends one HTTP request with node:http (so a source address can be chosen). */
 export function httpRequest(base: string, path: string, options: RequestOptions = {}): Promise<Reply> {
   const url = new URL(path, base);
@@ -77,21 +96,7 @@ export function httpRequest(base: string, path: string, options: RequestOptions 
         signal: options.signal,
         agent: false,
       },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => {
-          const body = Buffer.concat(chunks);
-          const isJson = (res.headers['content-type'] ?? '').includes('application/json');
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body,
-            json: isJson ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : undefined,
-          });
-        });
-        res.on('error', reject);
-      },
+      (res) => readReply(res).then(resolve, reject),
     );
     req.on('error', reject);
     req.end(payload);
