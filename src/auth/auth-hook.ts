@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { ApiError } from '../errors.js';
 import { ALL_SCOPES, type Scope } from '../store/schema.js';
@@ -51,29 +51,54 @@ function anonymous(ip: string): Principal {
  * no key in the query string; then the key itself and the route's scope.
  */
 export function registerAuth(app: FastifyInstance, config: Config, authenticator: Authenticator): void {
-  app.addHook('onRequest', async (request, reply) => {
+  /** Everything up to the key itself; returns the key to check, or undefined when done. */
+  function precheck(request: FastifyRequest, reply: FastifyReply): string | undefined {
     if (request.protocol.toLowerCase() === 'https') reply.header('strict-transport-security', `max-age=${ONE_YEAR_SECONDS}; includeSubDomains`);
     else if (config.requireHttps) throw new ApiError('HTTPS_REQUIRED', 'This server accepts requests over HTTPS only.');
 
-    const scope = request.routeOptions.config.scope;
-    if (!scope) return;
+    if (!request.routeOptions.config.scope) return undefined;
     const query = request.query as Record<string, unknown> | undefined;
     if (query && KEY_QUERY_PARAMETERS.some((name) => name in query)) {
       throw new ApiError('API_KEY_IN_QUERY', 'Send the API key in the Authorization or x-api-key header, never in the URL.');
     }
     if (!config.auth.enabled) {
       request.principal = anonymous(request.ip);
-      return;
+      return undefined;
     }
     const presented = presentedKey(request);
     if (!presented) {
       reply.header('www-authenticate', 'Bearer');
       throw new ApiError('MISSING_API_KEY', 'An API key is required: send "Authorization: Bearer <key>".');
     }
-    const principal = await authenticator.authenticate(presented, request.ip);
+    return presented;
+  }
+
+  function admit(request: FastifyRequest, principal: Principal): void {
+    const scope = request.routeOptions.config.scope!;
     if (scope !== 'any' && !principal.scopes.includes(scope)) {
       throw new ApiError('INSUFFICIENT_SCOPE', `This API key lacks the "${scope}" scope.`, { extras: { requiredScope: scope } });
     }
     request.principal = principal;
+  }
+
+  // Callback style, so that the common case (a cached, valid key) costs no promise.
+  // `done` is called outside every try block: it runs the next hooks synchronously.
+  app.addHook('onRequest', (request, reply, done) => {
+    let presented: string | undefined;
+    let cached: Principal | undefined;
+    let failure: unknown;
+    try {
+      presented = precheck(request, reply);
+      if (presented !== undefined) cached = authenticator.authenticateCached(presented, request.ip);
+      if (cached) admit(request, cached);
+    } catch (error) {
+      failure = error;
+    }
+    if (failure !== undefined) return done(failure as Error);
+    if (presented === undefined || cached) return done();
+    authenticator
+      .authenticate(presented, request.ip)
+      .then((principal) => admit(request, principal))
+      .then(() => done(), done);
   });
 }

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/principal.js';
 import type { LimitsConfig } from '../config.js';
 import { ApiError } from '../errors.js';
@@ -6,6 +6,7 @@ import type { Metrics } from '../metrics.js';
 import type { ConcurrencyLimiter } from './concurrency-limiter.js';
 import { LimitStoreUnavailableError } from './failover-backend.js';
 import { rateLimitHeaders } from './headers.js';
+import { MemoryLimitBackend } from './memory-backend.js';
 import type { LimitBackend, LimitDecision, LimitPolicy } from './policy.js';
 
 declare module 'fastify' {
@@ -66,27 +67,49 @@ export function registerLimits(
     }
   }
 
-  app.addHook('onRequest', async (request, reply) => {
-    const principal = request.principal;
-    if (!principal) return;
-    const policy = policyOf(principal, config.defaults);
-    if (request.routeOptions.config.capture && policy.concurrent > 0) {
-      if (!concurrency.tryAcquire(principal.caller, policy.concurrent)) {
-        metrics.rateLimitRefusals.inc({ policy: 'concurrent' });
-        throw new ApiError('CONCURRENCY_LIMITED', `At most ${policy.concurrent} captures may run at once for this key.`, {
-          retryAfter: 1,
-          extras: { retryAfter: 1, limit: policy.concurrent, policy: 'concurrent' },
-        });
-      }
-      request.holdsCaptureSlot = true;
-    }
-    const decision = await decide(request, principal, policy);
+  /** Applies a decision: headers always, and a 429 when refused. */
+  function apply(request: FastifyRequest, reply: FastifyReply, decision: LimitDecision, policy: LimitPolicy): void {
     reply.headers(rateLimitHeaders(decision));
     if (!decision.allowed) {
       metrics.rateLimitRefusals.inc({ policy: decision.refusedBy ?? 'rate' });
       throw refusal(decision, policy);
     }
     request.limitDecision = decision;
+  }
+
+  /** The concurrent-capture cap: refuses at once, consuming nothing else. */
+  function takeCaptureSlot(request: FastifyRequest, principal: Principal, concurrent: number): void {
+    if (!request.routeOptions.config.capture || concurrent <= 0) return;
+    if (!concurrency.tryAcquire(principal.caller, concurrent)) {
+      metrics.rateLimitRefusals.inc({ policy: 'concurrent' });
+      throw new ApiError('CONCURRENCY_LIMITED', `At most ${concurrent} captures may run at once for this key.`, {
+        retryAfter: 1,
+        extras: { retryAfter: 1, limit: concurrent, policy: 'concurrent' },
+      });
+    }
+    request.holdsCaptureSlot = true;
+  }
+
+  // The in-process backend decides synchronously: then no promise is made per request.
+  const decideNow = backend instanceof MemoryLimitBackend ? backend.decide.bind(backend) : undefined;
+
+  // `done` is called outside every try block: it runs the next hooks synchronously.
+  app.addHook('onRequest', (request, reply, done) => {
+    const principal = request.principal;
+    if (!principal) return done();
+    const policy = policyOf(principal, config.defaults);
+    let failure: unknown;
+    try {
+      takeCaptureSlot(request, principal, policy.concurrent);
+      if (decideNow) apply(request, reply, decideNow(principal.caller, policy), policy);
+    } catch (error) {
+      failure = error;
+    }
+    if (failure !== undefined) return done(failure as Error);
+    if (decideNow) return done();
+    decide(request, principal, policy)
+      .then((decision) => apply(request, reply, decision, policy))
+      .then(() => done(), done);
   });
 
   app.addHook('onResponse', (request, _reply, done) => {
