@@ -17,7 +17,7 @@ import type { LimitBackend } from './limits/policy.js';
 import { RedisLimitBackend } from './limits/redis-backend.js';
 import { createLogger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { policyFromConfig, type Resolver } from './netguard/network-policy.js';
+import { policyFromConfig, type NetworkPolicy, type Resolver } from './netguard/network-policy.js';
 import { buildServer } from './server.js';
 import { AuditStore } from './store/audit-store.js';
 import { openDatabase } from './store/database.js';
@@ -67,40 +67,48 @@ export interface App {
   stop(): Promise<void>;
 }
 
-/** Wires the parts together and launches Chromium. Fails fast if Chromium cannot start. */
-export async function createApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
-  const logger = overrides.logger ?? createLogger(config.logLevel);
-  const serverFactory = tlsServerFactory(config.tls);
+/** The database and what lives in it: keys, the audit log, usage; the first admin key. */
+async function openAccounts(config: Config, logger: Logger, print: (text: string) => void) {
   const database = await openDatabase(config.store);
   const keys = new KeyStore(database.db);
   const audit = new AuditStore(database.db);
   const authenticator = new Authenticator(config.auth, keys, audit, logger);
   const keyService = new KeyService(keys, audit, config.auth.keyPrefix, (hash) => authenticator.invalidate(hash));
-  await issueFirstAdminKey(config, keys, keyService, overrides.print ?? ((text) => process.stdout.write(text)));
+  await issueFirstAdminKey(config, keys, keyService, print);
   if (!config.auth.enabled) logger.warn('authentication is OFF (PAGESHOT_AUTH=off): anyone who can reach this server can use it');
-  const networkPolicy = policyFromConfig(config, overrides.resolve);
+  return { database, audit, authenticator, keyService, usageStore: new UsageStore(database.db) };
+}
+
+/** Chromium, the warm pool in front of it and the engine that captures with both. */
+async function startCapture(config: Config, logger: Logger, policy: NetworkPolicy) {
   const browsers = new BrowserManager({
     executablePath: findChromium(config.chromiumPath),
     maxCaptures: config.browserMaxCaptures,
     logger,
   });
-  try {
-    await browsers.start();
-  } catch (error) {
-    await database.close();
-    throw error;
-  }
+  await browsers.start();
   const pool = new WarmPool(
     browsers,
-    {
-      ...config.pool,
-      maxUses: config.pool.maxUsesPerContext,
-      maxHeapBytes: config.pool.maxHeapMb * 1024 * 1024,
-      policy: networkPolicy,
-    },
+    { ...config.pool, maxUses: config.pool.maxUsesPerContext, maxHeapBytes: config.pool.maxHeapMb * 1024 * 1024, policy },
     logger,
   );
-  const engine = new CaptureEngine(pool, config.limits, logger);
+  return { browsers, pool, engine: new CaptureEngine(pool, config.limits, logger) };
+}
+
+/** Wires the parts together and launches Chromium. Fails fast if Chromium cannot start. */
+export async function createApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
+  const logger = overrides.logger ?? createLogger(config.logLevel);
+  const serverFactory = tlsServerFactory(config.tls);
+  const { database, audit, authenticator, keyService, usageStore } = await openAccounts(
+    config,
+    logger,
+    overrides.print ?? ((text) => process.stdout.write(text)),
+  );
+  const networkPolicy = policyFromConfig(config, overrides.resolve);
+  const { browsers, pool, engine } = await startCapture(config, logger, networkPolicy).catch(async (error: unknown) => {
+    await database.close();
+    throw error;
+  });
   const sampler = overrides.cpuUsage ? undefined : new CpuSampler().start();
   const cpuUsage = overrides.cpuUsage ?? (() => sampler!.percent());
   const admission = new Admission({ ...config, cpuUsage });
@@ -110,7 +118,6 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     poolContexts: () => pool.stats().contexts,
   });
   const limitBackend = overrides.limitBackend ?? createLimitBackend(config, logger, metrics);
-  const usageStore = new UsageStore(database.db);
   const usageRecorder = new UsageRecorder(usageStore, logger);
   let shuttingDown = false;
   const server = buildServer({
