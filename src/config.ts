@@ -10,6 +10,13 @@ export interface CaptureLimits {
   maxWidth: number;
   maxHeight: number;
   maxFullPageHeight: number;
+  /** Image pixels (width × height × scale²) one capture may produce. */
+  maxPixels: number;
+  /** Bytes of `css` and of `js` each. */
+  maxScriptBytes: number;
+  /** Extra headers, and cookies, one capture may set. */
+  maxHeaders: number;
+  maxCookies: number;
   maxDelayMs: number;
   maxTimeoutMs: number;
   defaultTimeoutMs: number;
@@ -294,6 +301,11 @@ export function loadConfig(env: Env = process.env): Config {
       maxWidth: readInt(env, 'PAGESHOT_MAX_WIDTH', 3840, 100, 16_384),
       maxHeight: readInt(env, 'PAGESHOT_MAX_HEIGHT', 2160, 100, 16_384),
       maxFullPageHeight: readInt(env, 'PAGESHOT_MAX_FULLPAGE_HEIGHT', 16_384, 100, 65_536),
+      // 3840 × 2160 at scale 2: a 4K "retina" viewport, ~130 MB of RGBA while encoding.
+      maxPixels: readInt(env, 'PAGESHOT_MAX_PIXELS', 33_177_600, 10_000, 1_000_000_000),
+      maxScriptBytes: readInt(env, 'PAGESHOT_MAX_SCRIPT_BYTES', 100_000, 100, 10_000_000),
+      maxHeaders: readInt(env, 'PAGESHOT_MAX_HEADERS', 50, 0, 1_000),
+      maxCookies: readInt(env, 'PAGESHOT_MAX_COOKIES', 50, 0, 1_000),
       maxDelayMs: readInt(env, 'PAGESHOT_MAX_DELAY_MS', 10_000, 0, 600_000),
       maxTimeoutMs,
       defaultTimeoutMs: Math.min(30_000, maxTimeoutMs),

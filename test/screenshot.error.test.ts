@@ -32,7 +32,12 @@ describe('screenshot errors', () => {
 
   before(async () => {
     site = await startFixtureSite();
-    pageshot = await startPageShot({ PAGESHOT_MAX_HTML_BYTES: '2000' });
+    pageshot = await startPageShot({
+      PAGESHOT_MAX_HTML_BYTES: '2000',
+      PAGESHOT_MAX_SCRIPT_BYTES: '1000',
+      PAGESHOT_MAX_HEADERS: '3',
+      PAGESHOT_MAX_COOKIES: '2',
+    });
   });
   after(async () => {
     await pageshot.stop();
@@ -93,6 +98,25 @@ describe('screenshot errors', () => {
   it('answers 413 PAYLOAD_TOO_LARGE to html over the size cap', async () => {
     const reply = await pageshot.shoot({ html: `<p>${'é'.repeat(1500)}</p>` });
     assert.equal(assertErrorShape(reply, 413, 'PAYLOAD_TOO_LARGE').field, 'html');
+  });
+
+  it('answers 413 PAYLOAD_TOO_LARGE to js over PAGESHOT_MAX_SCRIPT_BYTES, counting bytes', async () => {
+    const reply = await pageshot.shoot({ url: `${site.url}/`, js: `/* ${'é'.repeat(600)} */` });
+    const error = assertErrorShape(reply, 413, 'PAYLOAD_TOO_LARGE');
+    assert.deepEqual([error.field, error.limit], ['js', 1000]);
+  });
+
+  it('refuses more headers or cookies than the configured caps', async () => {
+    const headers = { 'X-A': '1', 'X-B': '2', 'X-C': '3', 'X-D': '4' };
+    assert.equal(assertErrorShape(await pageshot.shoot({ url: `${site.url}/`, headers }), 400, 'VALIDATION_ERROR').field, 'headers');
+    const cookies = [1, 2, 3].map((n) => ({ name: `c${n}`, value: 'v' }));
+    assert.equal(assertErrorShape(await pageshot.shoot({ url: `${site.url}/`, cookies }), 400, 'VALIDATION_ERROR').field, 'cookies');
+  });
+
+  it('refuses a viewport whose pixels (width × height × scale²) pass the cap', async () => {
+    const reply = await pageshot.shoot({ url: `${site.url}/`, width: 3840, height: 2160, deviceScaleFactor: 3 });
+    const error = assertErrorShape(reply, 400, 'VALIDATION_ERROR');
+    assert.deepEqual([error.field, error.limit], ['deviceScaleFactor', 33_177_600]);
   });
 
   it('answers 404 NOT_FOUND in the shared shape', async () => {

@@ -79,6 +79,17 @@ describe('POST /screenshot, the happy paths', () => {
     }
   });
 
+  it('cuts a full page where the pixel cap is reached', async () => {
+    const capped = await startPageShot({ PAGESHOT_MAX_PIXELS: '600000' });
+    try {
+      const reply = await capped.shoot({ url: `${site.url}/tall?h=5000`, fullPage: true, width: 600, height: 400 });
+      const image = await decodeImage(reply.body);
+      assert.deepEqual([image.width, image.height], [600, 1000]);
+    } finally {
+      await capped.stop();
+    }
+  });
+
   it('captures only the element matched by selector', async () => {
     const reply = await pageshot.shoot({ url: `${site.url}/`, selector: '#green' });
     assert.equal(reply.status, 200);

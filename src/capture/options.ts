@@ -24,8 +24,9 @@ function scalarOptions(limits: CaptureLimits) {
     darkMode: Type.Boolean({ default: false }),
     omitBackground: Type.Boolean({ default: false }),
     userAgent: Type.Optional(shortText(1024, 'User-Agent for every request the page makes')),
-    css: Type.Optional(shortText(100_000, 'style sheet added before capture')),
-    js: Type.Optional(shortText(100_000, 'script run in the page before capture')),
+    // Character caps here; the byte caps are checked after parsing (toCaptureOptions).
+    css: Type.Optional(shortText(limits.maxScriptBytes, 'style sheet added before capture')),
+    js: Type.Optional(shortText(limits.maxScriptBytes, 'script run in the page before capture')),
     fresh: Type.Boolean({ default: false, description: 'use a brand-new browser context' }),
   };
 }
@@ -52,9 +53,9 @@ export function captureBodySchema(limits: CaptureLimits) {
     {
       ...scalarOptions(limits),
       headers: Type.Optional(
-        Type.Record(HeaderName, Type.String({ maxLength: 8192 }), { maxProperties: 50, additionalProperties: false }),
+        Type.Record(HeaderName, Type.String({ maxLength: 8192 }), { maxProperties: limits.maxHeaders, additionalProperties: false }),
       ),
-      cookies: Type.Optional(Type.Array(CookieSchema, { maxItems: 50 })),
+      cookies: Type.Optional(Type.Array(CookieSchema, { maxItems: limits.maxCookies })),
     },
     { additionalProperties: false },
   );
@@ -91,6 +92,20 @@ export function toCaptureOptions(request: CaptureRequest, limits: CaptureLimits)
   if (html !== undefined && Buffer.byteLength(html) > limits.maxHtmlBytes) {
     throw new ApiError('PAYLOAD_TOO_LARGE', `"html" is larger than ${limits.maxHtmlBytes} bytes.`, {
       extras: { field: 'html', limit: limits.maxHtmlBytes },
+    });
+  }
+  for (const field of ['css', 'js'] as const) {
+    const text = rest[field];
+    if (text !== undefined && Buffer.byteLength(text) > limits.maxScriptBytes) {
+      throw new ApiError('PAYLOAD_TOO_LARGE', `"${field}" is larger than ${limits.maxScriptBytes} bytes.`, {
+        extras: { field, limit: limits.maxScriptBytes },
+      });
+    }
+  }
+  const pixels = rest.width * rest.height * rest.deviceScaleFactor ** 2;
+  if (pixels > limits.maxPixels) {
+    throw new ApiError('VALIDATION_ERROR', `width × height × deviceScaleFactor² is ${Math.round(pixels)} pixels; at most ${limits.maxPixels} are allowed.`, {
+      extras: { field: 'deviceScaleFactor', limit: limits.maxPixels },
     });
   }
   if (quality !== undefined && rest.format === 'png') {

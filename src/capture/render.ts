@@ -126,7 +126,11 @@ async function runScript(pooled: PooledContext, js: string): Promise<void> {
 async function screenshot(pooled: PooledContext, options: CaptureOptions, limits: CaptureLimits): Promise<Buffer> {
   let clip: Clip | undefined;
   if (options.selector !== undefined) clip = await elementClip(pooled, options.selector);
-  else if (options.fullPage) clip = await fullPageClip(pooled, options.width, limits.maxFullPageHeight);
+  else if (options.fullPage) {
+    // The pixel cap holds for full pages too: a taller page is cut where it is reached.
+    const heightForPixels = Math.floor(limits.maxPixels / (options.width * options.deviceScaleFactor ** 2));
+    clip = await fullPageClip(pooled, options.width, Math.min(limits.maxFullPageHeight, heightForPixels));
+  }
   const params = {
     format: options.format,
     ...(options.quality !== undefined ? { quality: options.quality } : {}),
