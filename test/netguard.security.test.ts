@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { decodeImage, startPageShot, type Reply, type TestServer } from './helpers/harness.js';
 
@@ -179,6 +184,30 @@ describe('network guard: the attacker’s table', () => {
     const reply = await pageshot.shoot({ url: `http://attacker.test:${attacker.port}/` });
     assert.equal(reply.status, 200);
     assert.ok(attacker.hits.length > 0);
+  });
+});
+
+describe('network guard tunnels', () => {
+  it('tunnels https to an allowed host through CONNECT (the TLS server is reached; Chromium then refuses its self-signed certificate)', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pageshot-tls-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=attacker.test'], { stdio: 'ignore' });
+    let handshakes = 0;
+    const server = tls.createServer({ key: readFileSync(path.join(dir, 'key.pem')), cert: readFileSync(path.join(dir, 'cert.pem')) }, (socket) => socket.end());
+    server.on('secureConnection', () => handshakes++);
+    server.on('tlsClientError', () => handshakes++); // Chromium aborts the handshake over the untrusted certificate
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.2', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const pageshot = await startPageShot({ PAGESHOT_ALLOW_PRIVATE_NETWORKS: '127.0.0.2/32' }, { resolve: async () => ['127.0.0.2'] });
+    try {
+      const reply = await pageshot.shoot({ url: `https://attacker.test:${port}/` });
+      assert.equal(reply.status, 502, reply.body.toString());
+      assert.match(String(reply.json?.networkError), /^ERR_CERT_/);
+      assert.ok(handshakes > 0, 'the tunnel reached the TLS server');
+    } finally {
+      await pageshot.stop();
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

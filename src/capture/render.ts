@@ -13,6 +13,9 @@ interface Clip {
   scale: number;
 }
 
+/** Chromium's errors for a proxy that refused or could not make a connection. */
+const PROXY_NET_ERRORS = /net::ERR_(TUNNEL_CONNECTION_FAILED|PROXY_[A-Z_]+|HTTP_RESPONSE_CODE_FAILURE|EMPTY_RESPONSE)/;
+
 /** Milliseconds left before `deadline`, at least 1 (Playwright treats 0 as "no timeout"). */
 function remaining(deadline: number): number {
   return Math.max(1, deadline - Date.now());
@@ -76,9 +79,10 @@ async function navigate(pooled: PooledContext, options: CaptureOptions, deadline
   try {
     response = await page.goto(options.target.url.href, { waitUntil, timeout: remaining(deadline) });
   } catch (error) {
-    // A network error right after the guard refused or failed a connection: that is the cause.
-    const networkError = error instanceof Error && /net::ERR_/.test(error.message);
-    throw (networkError && (refusedNavigation(pooled, started) ?? unreachedNavigation(pooled, started))) || error;
+    // Chromium names a refused or failed proxy connection vaguely (a tunnel or proxy
+    // error); the guard knows the real cause. Any other error (a certificate, say) stands.
+    const proxyError = error instanceof Error && PROXY_NET_ERRORS.test(error.message);
+    throw (proxyError && (refusedNavigation(pooled, started) ?? unreachedNavigation(pooled, started))) || error;
   }
   const refused = response?.headers()[REFUSED_HEADER];
   if (refused) throw new ApiError('TARGET_FORBIDDEN', `The target is not allowed: ${refused}.`);
