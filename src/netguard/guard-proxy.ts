@@ -197,7 +197,11 @@ export class GuardProxy {
       timeout: UPSTREAM_CONNECT_TIMEOUT_MS,
     });
     upstream.on('response', (answer) => {
-      response.writeHead(answer.statusCode ?? 502, forwardable(answer.headers));
+      const headers = forwardable(answer.headers);
+      // A target must not pass itself off as the guard.
+      delete headers[REFUSED_HEADER];
+      delete headers[UPSTREAM_ERROR_HEADER];
+      response.writeHead(answer.statusCode ?? 502, headers);
       answer.pipe(response);
     });
     upstream.on('timeout', () => upstream.destroy(Object.assign(new Error('upstream timeout'), { code: 'ETIMEDOUT' })));
