@@ -18,6 +18,8 @@ export const ERROR_CODES = {
   HTTPS_REQUIRED: 403,
   KEY_NOT_FOUND: 404,
   KEY_ALREADY_REVOKED: 409,
+  /** The key was already replaced by a rotation: it cannot be rotated again or brought back. */
+  KEY_ALREADY_ROTATED: 409,
   TOO_MANY_AUTH_FAILURES: 429,
   RATE_LIMITED: 429,
   QUOTA_EXCEEDED: 429,
@@ -39,6 +41,16 @@ export const ERROR_CODES = {
   SHUTTING_DOWN: 503,
   CLIENT_CLOSED_REQUEST: 499,
   INTERNAL_ERROR: 500,
+  /** The HTTP request itself could not be parsed (bad bytes in the request line or a header). */
+  MALFORMED_REQUEST: 400,
+  /** The request's headers are larger than the server accepts. */
+  HEADERS_TOO_LARGE: 431,
+  /** The client did not finish sending its request in time. */
+  REQUEST_TIMEOUT: 408,
+  /** The target answered with a file to download, not a page to render. */
+  TARGET_IS_DOWNLOAD: 422,
+  /** The page crashed its renderer (most often: it ran out of memory). */
+  PAGE_CRASHED: 422,
 } as const;
 
 /** A stable, machine-readable error code. */
