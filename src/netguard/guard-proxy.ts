@@ -1,12 +1,21 @@
 import http from 'node:http';
 import net from 'node:net';
-import type { Duplex } from 'node:stream';
+import { pipeline, type Duplex } from 'node:stream';
+import { contained, parseUrl } from '../safe.js';
+import { REFUSED_HEADER, UPSTREAM_ERROR_HEADER } from './guard-headers.js';
 import { NetworkRefusal, type NetworkPolicy } from './network-policy.js';
+import {
+  ABSOLUTE_FORM,
+  forwardable,
+  answerFromGuard,
+  endRaw,
+  INVALID_RESPONSE,
+  networkErrorOf,
+  parseAuthority,
+  relayableHead,
+} from './proxy-answers.js';
 
-/** Response header that marks an answer as a refusal by PageShot, not by the target. */
-export const REFUSED_HEADER = 'x-pageshot-refused';
-/** Response header naming why an allowed target could not be reached (a Chromium net error name). */
-export const UPSTREAM_ERROR_HEADER = 'x-pageshot-upstream-error';
+export { REFUSED_HEADER, UPSTREAM_ERROR_HEADER } from './guard-headers.js';
 
 /** One connection the proxy refused (the policy said no). */
 export interface ProxyRefusal {
@@ -16,7 +25,7 @@ export interface ProxyRefusal {
   at: number;
 }
 
-/** One allowed connection that failed (no such host, refused, timed out…). */
+/** One allowed connection that failed (no such host, refused, timed out, a broken answer…). */
 export interface UpstreamFailure {
   host: string;
   port: number;
@@ -25,38 +34,19 @@ export interface UpstreamFailure {
   at: number;
 }
 
-/**
- * Chromium's names for the socket errors the proxy meets, so a capture fails with the
- * same `networkError` it would without the proxy.
- */
-const NETWORK_ERRORS: Record<string, string> = {
-  ENOTFOUND: 'ERR_NAME_NOT_RESOLVED',
-  ECONNREFUSED: 'ERR_CONNECTION_REFUSED',
-  ECONNRESET: 'ERR_CONNECTION_RESET',
-  ETIMEDOUT: 'ERR_CONNECTION_TIMED_OUT',
-  EHOSTUNREACH: 'ERR_ADDRESS_UNREACHABLE',
-  ENETUNREACH: 'ERR_ADDRESS_UNREACHABLE',
-};
-
-function networkErrorOf(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return (code && NETWORK_ERRORS[code]) ?? 'ERR_CONNECTION_FAILED';
+/** Time limits of a guard proxy; the defaults suit production, tests shorten them. */
+export interface GuardProxyOptions {
+  /** Longest wait for a target to accept a connection, or to send anything on a forwarded request. */
+  connectTimeoutMs?: number;
+  /** A CONNECT tunnel with no traffic either way for this long is closed. */
+  tunnelIdleTimeoutMs?: number;
 }
 
-/** Hop-by-hop headers (RFC 9110 §7.6.1) and proxy credentials: never forwarded. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authorization',
-  'proxy-authenticate',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
-
 const UPSTREAM_CONNECT_TIMEOUT_MS = 15_000;
+/** Chromium itself drops a used idle socket after 5 minutes: a tunnel idle longer is abandoned. */
+const TUNNEL_IDLE_TIMEOUT_MS = 300_000;
+/** Chromium accepts up to 256 KiB of response headers; Node's default (16 KiB) would break real sites. */
+const MAX_RESPONSE_HEADER_BYTES = 256 * 1024;
 const MAX_REMEMBERED_REFUSALS = 100;
 
 /** A host as recorded: lower case, IPv6 without brackets. */
@@ -70,24 +60,16 @@ function remember<T>(list: T[], item: T): void {
   if (list.length > MAX_REMEMBERED_REFUSALS) list.shift();
 }
 
-function forwardable(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
-  const out: http.OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) if (!HOP_BY_HOP.has(name) && value !== undefined) out[name] = value;
-  return out;
-}
-
-/** `host:port` of a CONNECT request line, including `[v6]:port`. */
-function parseAuthority(authority: string): { host: string; port: number } | undefined {
-  const match = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(authority);
-  return match ? { host: match[1]!, port: Number(match[2]) } : undefined;
-}
-
 /**
  * The loopback proxy every connection of Chromium goes through (HTTP forward for
  * http:, CONNECT for https: and WebSockets). For each connection it asks the network
  * policy once, then connects to exactly the address the policy checked, so redirects,
  * subresources, iframes, fetch/XHR, page-initiated navigations and WebSocket
  * handshakes are all held to the same rule, with no second DNS lookup to rebind.
+ *
+ * Everything it handles comes from a page or a target, hostile ones included: no
+ * listener may throw (see `contained`), an answer it cannot relay becomes a 502 naming
+ * a Chromium error, and a connection either side abandons is closed on the other side.
  *
  * One proxy serves one browser context, so a key's own host list can narrow it and a
  * refusal can be told to the capture that caused it.
@@ -99,27 +81,78 @@ export class GuardProxy {
   readonly failures: UpstreamFailure[] = [];
   /** A key's allowed hosts, narrowing the policy for the context this proxy serves. */
   narrowHosts: readonly string[] = [];
+  /** Handler failures that only the safety net caught (a bug in the proxy if ever above 0). */
+  unexpectedErrors = 0;
   private readonly server: http.Server;
   private readonly sockets = new Set<Duplex>();
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  private readonly connectTimeoutMs: number;
+  private readonly tunnelIdleTimeoutMs: number;
 
-  private constructor(private readonly policy: NetworkPolicy) {
-    this.server = http.createServer((request, response) => void this.forward(request, response));
-    this.server.on('connect', (request: http.IncomingMessage, socket: Duplex, head: Buffer) => void this.tunnel(request, socket, head));
+  private constructor(
+    private readonly policy: NetworkPolicy,
+    options: GuardProxyOptions,
+  ) {
+    this.connectTimeoutMs = options.connectTimeoutMs ?? UPSTREAM_CONNECT_TIMEOUT_MS;
+    this.tunnelIdleTimeoutMs = options.tunnelIdleTimeoutMs ?? TUNNEL_IDLE_TIMEOUT_MS;
+    this.server = http.createServer(
+      contained(
+        (request: http.IncomingMessage, response: http.ServerResponse) => this.forward(request, response),
+        (_request, response) => this.unexpected(() => answerFromGuard(response, 502, [UPSTREAM_ERROR_HEADER, 'ERR_UNEXPECTED'], 'PageShot failed\n')),
+      ),
+    );
+    this.server.on(
+      'connect',
+      contained(
+        (request: http.IncomingMessage, socket: Duplex, head: Buffer) => this.tunnel(request, socket, head),
+        (_request, socket) => this.unexpected(() => socket.destroy()),
+      ),
+    );
     // A WebSocket (or other upgrade) in absolute form: Chromium uses CONNECT, so refuse.
-    this.server.on('upgrade', (_request: http.IncomingMessage, socket: Duplex) => socket.end('HTTP/1.1 405 Method Not Allowed\r\n\r\n'));
-    this.server.on('connection', (socket: net.Socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
+    this.server.on(
+      'upgrade',
+      contained(
+        (_request: http.IncomingMessage, socket: Duplex) => {
+          socket.on('error', () => socket.destroy());
+          endRaw(socket, 'HTTP/1.1 405 Method Not Allowed\r\n\r\n');
+        },
+        (_request, socket) => this.unexpected(() => socket.destroy()),
+      ),
+    );
+    this.server.on(
+      'connection',
+      contained(
+        (socket: net.Socket) => {
+          this.sockets.add(socket);
+          socket.on('close', () => this.sockets.delete(socket));
+        },
+        (socket) => this.unexpected(() => socket.destroy()),
+      ),
+    );
+    // Replaces Node's default, which writes to a socket that may already be gone.
+    this.server.on(
+      'clientError',
+      contained(
+        (error: NodeJS.ErrnoException, socket: Duplex) => {
+          if (error.code === 'ECONNRESET' || !socket.writable) socket.destroy();
+          else endRaw(socket, 'HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+        },
+        (_error, socket) => this.unexpected(() => socket.destroy()),
+      ),
+    );
   }
 
   /** Starts a proxy on a random loopback port. */
-  static async start(policy: NetworkPolicy): Promise<GuardProxy> {
-    const proxy = new GuardProxy(policy);
+  static async start(policy: NetworkPolicy, options: GuardProxyOptions = {}): Promise<GuardProxy> {
+    const proxy = new GuardProxy(policy, options);
     await new Promise<void>((resolve, reject) => {
       proxy.server.once('error', reject);
-      proxy.server.listen(0, '127.0.0.1', () => resolve());
+      proxy.server.listen(0, '127.0.0.1', () => {
+        proxy.server.off('error', reject);
+        // After listening, an accept error (EMFILE) is emitted here: unheard, it would end the process.
+        proxy.server.on('error', () => undefined);
+        resolve();
+      });
     });
     return proxy;
   }
@@ -134,6 +167,12 @@ export class GuardProxy {
     for (const socket of this.sockets) socket.destroy();
     this.agent.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Counts a failure only the safety net caught, then cleans up. */
+  private unexpected(cleanUp: () => void): void {
+    this.unexpectedErrors++;
+    cleanUp();
   }
 
   /**
@@ -159,34 +198,34 @@ export class GuardProxy {
 
   /** An http: request in absolute form (`GET http://host/path`). */
   private async forward(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
-    let target: URL;
-    try {
-      target = new URL(request.url ?? '');
-    } catch {
-      response.writeHead(400, { [REFUSED_HEADER]: 'not a proxy request' }).end();
-      return;
-    }
+    let upstream: http.ClientRequest | undefined;
+    let abandoned = false;
+    // Attached before the first await: Chromium may give up on the request (navigation
+    // away, deadline) at any point, and the upstream request must go with it.
+    response.on('close', () => {
+      if (response.writableFinished) return;
+      abandoned = true;
+      upstream?.destroy();
+    });
+    response.on('error', () => response.destroy());
+    request.on('error', () => upstream?.destroy());
+    const requestTarget = request.url ?? '';
+    // Not in absolute form: someone talking to the proxy as if it were a web server.
+    if (!ABSOLUTE_FORM.test(requestTarget)) return answerFromGuard(response, 400, [REFUSED_HEADER, 'not a proxy request'], '');
+    const target = parseUrl(requestTarget);
+    // Chromium's URL parser accepts some hosts WHATWG's refuses (`a%20b.test`): what the
+    // guard cannot parse it cannot check, so it is never fetched; to the capture it is a
+    // broken address (a redirect to it fails the capture with NAVIGATION_FAILED).
+    if (!target) return this.answerFailure(response, this.failed(requestTarget.slice(0, 253), 0, 'ERR_INVALID_URL'));
     if (target.protocol !== 'http:') {
-      response.writeHead(403, { [REFUSED_HEADER]: `the scheme ${target.protocol} is not allowed` }).end();
-      return;
+      return answerFromGuard(response, 403, [REFUSED_HEADER, `the scheme ${target.protocol} is not allowed`], '');
     }
     const port = target.port === '' ? 80 : Number(target.port);
     const address = await this.check(target.hostname, port);
-    if (address instanceof NetworkRefusal) {
-      response.writeHead(403, { 'content-type': 'text/plain', [REFUSED_HEADER]: address.reason }).end('Refused by PageShot\n');
-      return;
-    }
-    // A body, so that Chromium hands the answer (and its header) to the page instead of
-    // replacing it with its own error page.
-    const answerFailure = (failure: UpstreamFailure) =>
-      response
-        .writeHead(502, { 'content-type': 'text/plain', [UPSTREAM_ERROR_HEADER]: failure.networkError })
-        .end(`PageShot could not reach the target: ${failure.networkError}\n`);
-    if (typeof address !== 'string') {
-      answerFailure(address);
-      return;
-    }
-    const upstream = http.request({
+    if (abandoned) return;
+    if (address instanceof NetworkRefusal) return answerFromGuard(response, 403, [REFUSED_HEADER, address.reason], 'Refused by PageShot\n');
+    if (typeof address !== 'string') return this.answerFailure(response, address);
+    upstream = http.request({
       host: address,
       port,
       method: request.method,
@@ -194,57 +233,112 @@ export class GuardProxy {
       headers: { ...forwardable(request.headers), host: target.host },
       setHost: false,
       agent: this.agent,
-      timeout: UPSTREAM_CONNECT_TIMEOUT_MS,
+      timeout: this.connectTimeoutMs,
+      maxHeaderSize: MAX_RESPONSE_HEADER_BYTES,
     });
-    upstream.on('response', (answer) => {
-      const headers = forwardable(answer.headers);
-      // A target must not pass itself off as the guard.
-      delete headers[REFUSED_HEADER];
-      delete headers[UPSTREAM_ERROR_HEADER];
-      response.writeHead(answer.statusCode ?? 502, headers);
-      answer.pipe(response);
-    });
-    upstream.on('timeout', () => upstream.destroy(Object.assign(new Error('upstream timeout'), { code: 'ETIMEDOUT' })));
-    upstream.on('error', (error) => {
-      const failure = this.failed(target.hostname, port, networkErrorOf(error));
-      if (!response.headersSent) answerFailure(failure);
-      else response.destroy();
-    });
+    this.watchUpstream(upstream, response, target.hostname, port);
     request.pipe(upstream);
+  }
+
+  /** Relays the upstream answer, or answers 502 naming why it could not be relayed. */
+  private watchUpstream(upstream: http.ClientRequest, response: http.ServerResponse, host: string, port: number): void {
+    const fail = (networkError: string) => this.answerFailure(response, this.failed(host, port, networkError));
+    const destroy = () => this.unexpected(() => upstream.destroy());
+    upstream.on('response', contained((answer: http.IncomingMessage) => this.relay(answer, response, upstream, fail), destroy));
+    upstream.on(
+      'timeout',
+      contained(() => upstream.destroy(Object.assign(new Error('upstream timeout'), { code: 'ETIMEDOUT' })), destroy),
+    );
+    upstream.on(
+      'error',
+      contained((error: Error) => fail(networkErrorOf(error)), () => this.unexpected(() => response.destroy())),
+    );
+  }
+
+  private relay(answer: http.IncomingMessage, response: http.ServerResponse, upstream: http.ClientRequest, fail: (networkError: string) => void): void {
+    const head = relayableHead(answer);
+    if (head) {
+      try {
+        response.writeHead(head.statusCode, head.headers);
+      } catch {
+        // Whatever Node's writer refused besides what relayableHead checks: nothing was sent yet.
+        answer.destroy();
+        fail(INVALID_RESPONSE);
+        return;
+      }
+      // pipeline, not pipe: a reset mid-body cuts Chromium's connection (a truncated body
+      // must not look complete), and Chromium going away destroys the upstream request.
+      pipeline(answer, response, (error) => {
+        if (error) upstream.destroy();
+      });
+      return;
+    }
+    // The connection is in an unknown state after such an answer: it is not reused.
+    answer.destroy();
+    fail(INVALID_RESPONSE);
+  }
+
+  private answerFailure(response: http.ServerResponse, failure: UpstreamFailure): void {
+    answerFromGuard(response, 502, [UPSTREAM_ERROR_HEADER, failure.networkError], `PageShot could not load the target: ${failure.networkError}\n`);
   }
 
   /** A CONNECT tunnel (https:, wss:, ws: through a proxy). */
   private async tunnel(request: http.IncomingMessage, client: Duplex, head: Buffer): Promise<void> {
+    let upstream: net.Socket | undefined;
+    // Attached before the first await: a tunnel Chromium abandons while its name is
+    // checked must not leave an upstream connection behind.
     client.on('error', () => client.destroy());
+    client.on('close', () => upstream?.destroy());
     const authority = parseAuthority(request.url ?? '');
     if (!authority) {
-      client.end('HTTP/1.1 400 Bad Request\r\n\r\n');
-      return;
+      this.failed(String(request.url).slice(0, 253), 0, 'ERR_INVALID_URL');
+      return endRaw(client, 'HTTP/1.1 400 Bad Request\r\n\r\n');
     }
     const address = await this.check(authority.host, authority.port);
-    if (address instanceof NetworkRefusal) {
-      client.end(`HTTP/1.1 403 Forbidden\r\n${REFUSED_HEADER}: ${address.reason}\r\n\r\n`);
-      return;
-    }
-    if (typeof address !== 'string') {
-      client.end(`HTTP/1.1 502 Bad Gateway\r\n${UPSTREAM_ERROR_HEADER}: ${address.networkError}\r\n\r\n`);
-      return;
-    }
-    const upstream = net.connect({ host: address, port: authority.port, timeout: UPSTREAM_CONNECT_TIMEOUT_MS });
+    if (client.destroyed) return;
+    if (address instanceof NetworkRefusal) return endRaw(client, `HTTP/1.1 403 Forbidden\r\n${REFUSED_HEADER}: ${address.reason}\r\n\r\n`);
+    if (typeof address !== 'string') return endRaw(client, `HTTP/1.1 502 Bad Gateway\r\n${UPSTREAM_ERROR_HEADER}: ${address.networkError}\r\n\r\n`);
+    upstream = net.connect({ host: address, port: authority.port, timeout: this.connectTimeoutMs });
+    this.splice(client, upstream, head, authority);
+  }
+
+  /** Joins Chromium's socket and the target's once the target accepts; either closing closes both. */
+  private splice(client: Duplex, upstream: net.Socket, head: Buffer, authority: { host: string; port: number }): void {
+    let established = false;
+    const closeBoth = () => {
+      upstream.destroy();
+      client.destroy();
+    };
+    const cleanUp = () => this.unexpected(closeBoth);
     this.sockets.add(upstream);
     upstream.on('close', () => this.sockets.delete(upstream));
-    upstream.once('connect', () => {
-      upstream.setTimeout(0);
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      if (head.length > 0) upstream.write(head);
-      upstream.pipe(client);
-      client.pipe(upstream);
-    });
-    upstream.on('timeout', () => upstream.destroy(Object.assign(new Error('upstream timeout'), { code: 'ETIMEDOUT' })));
-    upstream.on('error', (error) => {
-      const failure = this.failed(authority.host, authority.port, networkErrorOf(error));
-      client.end(`HTTP/1.1 502 Bad Gateway\r\n${UPSTREAM_ERROR_HEADER}: ${failure.networkError}\r\n\r\n`);
-    });
-    client.on('close', () => upstream.destroy());
+    upstream.once(
+      'connect',
+      contained(() => {
+        established = true;
+        // From here the timeout is an idle one: an abandoned tunnel must not stay open forever.
+        upstream.setTimeout(this.tunnelIdleTimeoutMs);
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        if (head.length > 0) upstream.write(head);
+        upstream.pipe(client);
+        client.pipe(upstream);
+      }, cleanUp),
+    );
+    upstream.on(
+      'timeout',
+      contained(() => {
+        if (established) closeBoth();
+        else upstream.destroy(Object.assign(new Error('upstream timeout'), { code: 'ETIMEDOUT' }));
+      }, cleanUp),
+    );
+    upstream.on(
+      'error',
+      contained((error: Error) => {
+        const failure = this.failed(authority.host, authority.port, networkErrorOf(error));
+        // After the 200, the client's bytes are the target's TLS stream: no status line may follow.
+        if (established) client.destroy();
+        else endRaw(client, `HTTP/1.1 502 Bad Gateway\r\n${UPSTREAM_ERROR_HEADER}: ${failure.networkError}\r\n\r\n`);
+      }, cleanUp),
+    );
   }
 }

@@ -19,7 +19,26 @@ export interface NetworkPolicyOptions {
   /** When set, only these ports are reached. */
   allowedPorts: readonly number[] | undefined;
   resolve?: Resolver;
+  /** Bounds on name lookups (time, number in flight); defaults: DEFAULT_LOOKUP_LIMITS. */
+  lookupLimits?: Partial<LookupLimits>;
 }
+
+/** How long and how many name lookups may run at once. */
+export interface LookupLimits {
+  /** A lookup not answered within this many milliseconds fails as `unresolvable`. */
+  timeoutMs: number;
+  /**
+   * Resolver calls running at once. A call that timed out keeps its place until the
+   * resolver really answers: getaddrinfo cannot be cancelled and still holds one of
+   * libuv's 4 threads (shared with file system, crypto and zlib work).
+   */
+  maxInFlight: number;
+  /** Lookups waiting for a place; beyond this, a lookup fails at once. */
+  maxWaiting: number;
+}
+
+/** Three of libuv's four threads at most, so slow names never take all of them. */
+export const DEFAULT_LOOKUP_LIMITS: LookupLimits = { timeoutMs: 5_000, maxInFlight: 3, maxWaiting: 64 };
 
 /** Why a destination was refused; the message is safe to show the caller. */
 export class NetworkRefusal extends Error {
@@ -51,6 +70,86 @@ export function denyAllPolicy(): NetworkPolicy {
 export const systemResolver: Resolver = async (hostname) =>
   (await lookup(hostname, { all: true, verbatim: true })).map((record) => record.address);
 
+/** One name being looked up, shared by every caller asking for it meanwhile. */
+interface PendingLookup {
+  promise: Promise<string[]>;
+  /** When the last caller waiting for it gives up; a queued lookup nobody waits for is dropped. */
+  wantedUntil: number;
+  start?: () => void;
+}
+
+/**
+ * Wraps a resolver so that lookups are bounded in time and number: each caller gets an
+ * answer or a rejection within `timeoutMs`; at most `maxInFlight` resolver calls run at
+ * once (others wait in a bounded queue, then fail); callers asking for a name already
+ * being looked up share that lookup (single flight), so a slow name takes one place.
+ */
+export function boundedResolver(resolve: Resolver, limits: LookupLimits): Resolver {
+  const pending = new Map<string, PendingLookup>();
+  const queue: PendingLookup[] = [];
+  let running = 0;
+  const startNext = () => {
+    while (running < limits.maxInFlight && queue.length > 0) queue.shift()!.start?.();
+  };
+  /** Drops queued lookups every caller has given up on (start() rejects them), freeing queue places. */
+  const prune = () => {
+    const now = Date.now();
+    for (const stale of queue.filter((lookup) => lookup.wantedUntil <= now)) {
+      queue.splice(queue.indexOf(stale), 1);
+      stale.start?.();
+    }
+  };
+  const run = (hostname: string): Promise<string[]> => {
+    running++;
+    // A resolver that throws synchronously, or answers something odd, is one more failed lookup.
+    return Promise.resolve()
+      .then(() => resolve(hostname))
+      .then((addresses) => (Array.isArray(addresses) ? addresses.filter((a) => typeof a === 'string') : []))
+      .finally(() => {
+        running--;
+        startNext();
+      });
+  };
+  const create = (hostname: string, wantedUntil: number): PendingLookup => {
+    const lookup: PendingLookup = { wantedUntil, promise: Promise.resolve([]) };
+    lookup.promise = new Promise<string[]>((settle, reject) => {
+      lookup.start = () => {
+        lookup.start = undefined;
+        if (Date.now() >= lookup.wantedUntil) reject(new Error('nobody waits for this lookup any more'));
+        else run(hostname).then(settle, reject);
+      };
+    });
+    // Its callers may all have timed out: a late rejection must not be unhandled.
+    lookup.promise.catch(() => undefined).finally(() => {
+      if (pending.get(hostname) === lookup) pending.delete(hostname);
+    });
+    return lookup;
+  };
+  return (hostname) => {
+    const wantedUntil = Date.now() + limits.timeoutMs;
+    let lookup = pending.get(hostname);
+    if (lookup) lookup.wantedUntil = Math.max(lookup.wantedUntil, wantedUntil);
+    else {
+      prune();
+      if (running >= limits.maxInFlight && queue.length >= limits.maxWaiting) return Promise.reject(new Error('too many lookups'));
+      lookup = create(hostname, wantedUntil);
+      pending.set(hostname, lookup);
+      queue.push(lookup);
+      startNext();
+    }
+    return withTimeout(lookup.promise, limits.timeoutMs);
+  };
+}
+
+/** `promise`, or a rejection after `ms` milliseconds, whichever comes first. */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+}
+
 const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'https:': 443, 'ws:': 80, 'wss:': 443 };
 
 /**
@@ -63,7 +162,8 @@ export class NetworkPolicy {
   private readonly resolve: Resolver;
 
   constructor(private readonly options: NetworkPolicyOptions) {
-    this.resolve = options.resolve ?? systemResolver;
+    // Bounded whatever the resolver: the system's, or one a test injects.
+    this.resolve = boundedResolver(options.resolve ?? systemResolver, { ...DEFAULT_LOOKUP_LIMITS, ...options.lookupLimits });
   }
 
   /**
