@@ -2,7 +2,6 @@ import { parseArgs } from 'node:util';
 import { keyView, KeyService, type KeySettings, type KeyView } from './auth/key-service.js';
 import type { Config } from './config.js';
 import { ApiError } from './errors.js';
-import { AuditStore } from './store/audit-store.js';
 import { openDatabase } from './store/database.js';
 import { KeyStore } from './store/key-store.js';
 import { ALL_SCOPES, type Scope } from './store/schema.js';
@@ -93,7 +92,7 @@ export async function runKeys(config: Config, args: string[], out: (text: string
   const { values: flags, positionals } = parseArgs({ args, options: FLAGS, allowPositionals: true });
   const [verb, id] = positionals;
   const database = await openDatabase(config.store);
-  const service = new KeyService(new KeyStore(database.db), new AuditStore(database.db), config.auth.keyPrefix);
+  const service = new KeyService(new KeyStore(database.db), { prefix: config.auth.keyPrefix, defaultLimits: config.rateLimits.defaults });
   const show = (view: KeyView, key?: string) => {
     if (flags.json) out(`${JSON.stringify(key ? { ...view, key } : view)}\n`);
     else out(`${key ? `${key}\n  ↑ the new key: store it now, it will not be shown again\n` : ''}${describe(view)}\n`);

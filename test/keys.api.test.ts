@@ -91,12 +91,27 @@ describe('key management API', () => {
       [{ name: 'x', scopes: ['screenshot'], allowedIps: ['not-an-ip'] }, 'allowedIps/0'],
       [{ name: 'x', scopes: ['screenshot'], allowedHosts: ['bad host!'] }, 'allowedHosts/0'],
       [{ name: 'x', scopes: ['screenshot'], limits: { rate: -1 } }, 'limits/rate'],
+      // A rate with no burst admits nothing: refused, not stored to fail every request.
+      [{ name: 'x', scopes: ['screenshot'], limits: { rate: 5, burst: 0 } }, 'limits/burst'],
+      [{ name: 'x', scopes: ['screenshot'], limits: { burst: 0 } }, 'limits/burst'], // the default rate applies
     ];
     for (const [body, field] of cases) {
       const reply = await server.request('/v1/keys', { body, headers: bearer(ROOT_KEY) });
       assert.equal(reply.status, 400, JSON.stringify(body));
       assert.equal(reply.json?.field, field, JSON.stringify(reply.json));
     }
+  });
+
+  it('refuses a burst of 0 in PATCH while a rate applies, and accepts it with a rate of 0', async () => {
+    const created = await createKey(server, { name: 'bursty', scopes: ['screenshot'] });
+    const refused = await server.request(`/v1/keys/${created.id}`, { method: 'PATCH', body: { limits: { burst: 0 } }, headers: bearer(ROOT_KEY) });
+    assert.equal(refused.status, 400);
+    assert.equal(refused.json?.code, 'VALIDATION_ERROR');
+    assert.equal(refused.json?.field, 'limits/burst');
+    assert.equal((await whoAmI(server, created.key)).status, 200, 'the refused limits were not stored');
+    const unlimited = await server.request(`/v1/keys/${created.id}`, { method: 'PATCH', body: { limits: { rate: 0, burst: 0 } }, headers: bearer(ROOT_KEY) });
+    assert.equal(unlimited.status, 200, JSON.stringify(unlimited.json));
+    assert.equal((await whoAmI(server, created.key)).status, 200, 'a key without a rate limit works');
   });
 
   it('disables and re-enables a key, effective on the very next request', async () => {
@@ -147,6 +162,8 @@ describe('key management API', () => {
     assert.notEqual(next.key, created.key);
     assert.deepEqual(next.limits, { daily: 99 }, 'same settings');
     assert.equal(next.rotatedFrom, created.id);
+    const old = await server.request(`/v1/keys/${created.id}`, { headers: bearer(ROOT_KEY) });
+    assert.equal(old.json?.replacedBy, next.id, 'the old key names its successor');
     assert.equal((await whoAmI(server, next.key)).status, 200, 'the new key works');
     assert.equal((await whoAmI(server, created.key)).status, 200, 'the old key still works during the grace period');
     await sleep(2300);
@@ -154,6 +171,20 @@ describe('key management API', () => {
     assert.equal(expired.status, 403);
     assert.equal(expired.json?.code, 'KEY_EXPIRED');
     assert.equal((await whoAmI(server, next.key)).status, 200);
+  });
+
+  it('refuses to bring back a key retired by rotation, and to rotate it twice', async () => {
+    const created = await createKey(server, { name: 'retired', scopes: ['screenshot'] });
+    const rotated = await server.request(`/v1/keys/${created.id}/rotate`, { body: { gracePeriodSeconds: 60 }, headers: bearer(ROOT_KEY) });
+    assert.equal(rotated.status, 201);
+    const revive = await server.request(`/v1/keys/${created.id}`, { method: 'PATCH', body: { expiresAt: null }, headers: bearer(ROOT_KEY) });
+    assert.equal(revive.status, 409);
+    assert.equal(revive.json?.code, 'KEY_ALREADY_ROTATED');
+    const old = await server.request(`/v1/keys/${created.id}`, { headers: bearer(ROOT_KEY) });
+    assert.ok(typeof old.json?.expiresAt === 'string', 'the grace period still ends');
+    const again = await server.request(`/v1/keys/${created.id}/rotate`, { body: { gracePeriodSeconds: 60 }, headers: bearer(ROOT_KEY) });
+    assert.equal(again.status, 409);
+    assert.equal(again.json?.code, 'KEY_ALREADY_ROTATED');
   });
 
   it('rotates without grace (no body): the old key stops at once', async () => {
@@ -180,14 +211,19 @@ describe('key management API', () => {
     const created = await createKey(server, { name: 'audited', scopes: ['screenshot'] });
     await server.request(`/v1/keys/${created.id}`, { method: 'DELETE', headers: bearer(ROOT_KEY) });
     await whoAmI(server, created.key, '127.0.0.9');
+    // Failed authentications are summarised per reason and minute, written by a flush.
+    await server.app.authenticator.flush();
     const reply = await server.request('/v1/audit?limit=50', { headers: bearer(ROOT_KEY) });
     assert.equal(reply.status, 200);
     const events = (reply.json as { data: Array<Record<string, unknown>> }).data;
     const mine = events.filter((event) => event.keyId === created.id).map((event) => event.type);
     assert.ok(mine.includes('key.created') && mine.includes('key.revoked'), JSON.stringify(mine));
-    const failure = events.find((event) => event.type === 'auth.failed' && event.clientIp === '127.0.0.9');
-    assert.equal(failure?.reason, 'KEY_REVOKED');
-    assert.equal(failure?.keyHint, created.hint);
+    const failure = events.find((event) => {
+      const details = event.details as { clientIps?: string[] } | undefined;
+      return event.type === 'auth.failed' && event.reason === 'KEY_REVOKED' && details?.clientIps?.includes('127.0.0.9');
+    });
+    assert.ok(failure, JSON.stringify(events.filter((event) => event.type === 'auth.failed')));
+    assert.ok((failure.details as { keyHints: string[] }).keyHints.includes(created.hint as string));
     assert.equal(reply.body.toString().includes(created.key), false);
   });
 

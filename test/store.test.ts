@@ -11,7 +11,8 @@ import { AuditStore } from '../src/store/audit-store.js';
 import { DATABASE_FILE, openDatabase, type StoreDatabase } from '../src/store/database.js';
 import { KeyStore } from '../src/store/key-store.js';
 import { migrateToLatest, migrationProvider } from '../src/store/migrations.js';
-import type { ApiKeyRecord } from '../src/store/schema.js';
+import { toKeyRow } from '../src/store/rows.js';
+import type { ApiKeyRecord, AuditEventType, AuditTypeFilter } from '../src/store/schema.js';
 import { DatabaseOpenError, DuplicateKeyError, InvalidCursorError } from '../src/store/store-errors.js';
 import { collectPages, makeKey } from './helpers/store-records.js';
 
@@ -71,7 +72,7 @@ function storeSuite(open: () => Promise<StoreDatabase>, expectedDialect: StoreDa
       const columns = (name: string) => tables.find((table) => table.name === name)?.columns.map((c) => c.name).sort();
       assert.deepEqual(columns('api_keys'), [
         'allowed_hosts', 'allowed_ips', 'created_at', 'disabled', 'expires_at', 'hash', 'hint', 'id',
-        'last_used_at', 'limits', 'metadata', 'name', 'revoked_at', 'rotated_from', 'scopes', 'updated_at',
+        'last_used_at', 'limits', 'metadata', 'name', 'replaced_by', 'revoked_at', 'rotated_from', 'scopes', 'updated_at',
       ]);
       assert.deepEqual(columns('audit_events'), [
         'actor_key_id', 'client_ip', 'details', 'id', 'key_hint', 'key_id', 'reason', 'time', 'type',
@@ -94,13 +95,41 @@ function storeSuite(open: () => Promise<StoreDatabase>, expectedDialect: StoreDa
       const again = await open();
       try {
         const migrations = await new Migrator({ db: again.db, provider: migrationProvider }).getMigrations();
-        assert.deepEqual(migrations.map((m) => m.name), ['0001_api_keys', '0002_audit_events', '0003_usage']);
+        assert.deepEqual(migrations.map((m) => m.name), [
+          '0001_api_keys', '0002_audit_events', '0003_usage', '0004_api_keys_replaced_by', '0005_audit_events_type_index',
+        ]);
         assert.ok(migrations.every((m) => m.executedAt instanceof Date), 'a migration is not recorded as run');
         const runs = await sql<{ n: number | string }>`select count(*) as n from kysely_migration`.execute(again.db);
-        assert.equal(Number(runs.rows[0]?.n), 3);
+        assert.equal(Number(runs.rows[0]?.n), 5);
         assert.deepEqual(await new KeyStore(again.db).findById(key.id), key);
       } finally {
         await again.close();
+      }
+    });
+
+    it('0004 records on each rotated key its oldest successor, from the successors’ rotated_from', async () => {
+      const migrator = new Migrator({ db: store.db, provider: migrationProvider });
+      assert.equal((await migrator.migrateTo('0003_usage')).error, undefined);
+      try {
+        // Rows as they were before 0004: no replaced_by column.
+        const row = (overrides: Partial<ApiKeyRecord> = {}) => {
+          const { replaced_by: _none, ...columns } = toKeyRow(makeKey(overrides));
+          return columns;
+        };
+        const old = row(), lone = row(), untouched = row();
+        const first = row({ rotatedFrom: old.id, createdAt: '2025-02-01T00:00:00.000Z' });
+        const second = row({ rotatedFrom: old.id, createdAt: '2025-02-02T00:00:00.000Z' });
+        const loneSuccessor = row({ rotatedFrom: lone.id });
+        for (const columns of [old, lone, untouched, second, first, loneSuccessor]) {
+          await (store.db as Kysely<any>).insertInto('api_keys').values(columns).execute();
+        }
+        await migrateToLatest(store.db);
+        assert.equal((await keys.findById(old.id))?.replacedBy, first.id, 'the oldest of two successors');
+        assert.equal((await keys.findById(lone.id))?.replacedBy, loneSuccessor.id);
+        assert.equal((await keys.findById(untouched.id))?.replacedBy, null);
+        assert.equal((await keys.findById(first.id))?.replacedBy, null);
+      } finally {
+        await migrateToLatest(store.db);
       }
     });
 
@@ -289,6 +318,24 @@ function storeSuite(open: () => Promise<StoreDatabase>, expectedDialect: StoreDa
   });
 
   describe('AuditStore', () => {
+    it('lists one type, or a family of types by prefix, page by page', async () => {
+      const audit = new AuditStore(store.db);
+      const record = (type: AuditEventType, time: string) =>
+        audit.record({ time, type, keyId: null, keyHint: null, actorKeyId: null, clientIp: null, reason: null, details: {} });
+      await record('key.created', '2025-01-01T00:00:01.000Z');
+      await record('auth.failed', '2025-01-01T00:00:02.000Z');
+      await record('key.revoked', '2025-01-01T00:00:03.000Z');
+      await record('auth.failed', '2025-01-01T00:00:04.000Z');
+      await record('key.rotated', '2025-01-01T00:00:05.000Z');
+      const types = async (type: AuditTypeFilter) =>
+        (await collectPages((before) => audit.list({ limit: 2, before, type }))).flatMap((page) => page.items.map((event) => event.type));
+      assert.deepEqual(await types('key.'), ['key.rotated', 'key.revoked', 'key.created']);
+      assert.deepEqual(await types('auth.'), ['auth.failed', 'auth.failed']);
+      assert.deepEqual(await types('key.revoked'), ['key.revoked']);
+      assert.deepEqual(await types('KEY.'), [], 'case counts, on SQLite too');
+      assert.deepEqual(await types('ke' as AuditTypeFilter), [], 'without a dot, only an exact type matches');
+    });
+
     it('records an event with a new evt_ id and the current time', async () => {
       const now = new Date('2025-07-01T08:00:00.000Z');
       const audit = new AuditStore(store.db, { now: () => now });

@@ -5,14 +5,14 @@ import { ApiError, type ErrorCode } from '../errors.js';
 import type { AuditStore } from '../store/audit-store.js';
 import type { KeyStore } from '../store/key-store.js';
 import { ALL_SCOPES, type ApiKeyRecord } from '../store/schema.js';
-import { FailureThrottle } from './failure-throttle.js';
+import { FailureLog, FailureThrottle, type FailureSummary } from './failure-throttle.js';
 import { ipAllowed } from './ip-list.js';
 import { KeyCache, type CachedKey } from './key-cache.js';
 import { isWellFormedKey, keyHint } from './key-format.js';
 import type { Principal } from './principal.js';
 
-/** How often last-used times are written (batched: no write per request). */
-const LAST_USED_FLUSH_MS = 10_000;
+/** How often last-used times and failure summaries are written (batched: no write per request). */
+const FLUSH_MS = 10_000;
 
 /** The principal of a stored key. */
 export function principalOf(record: ApiKeyRecord): Principal {
@@ -70,13 +70,17 @@ const REFUSAL_MESSAGES: Partial<Record<ErrorCode, string>> = {
  * Turns a presented key into a Principal, cheaply: the root key is compared by hash in
  * constant time; a stored key is checked for shape and checksum first (no query for a
  * typo), then looked up by hash through a cache. Failures are counted per client IP
- * (429 TOO_MANY_AUTH_FAILURES past the limit) and written to the audit log.
+ * (429 TOO_MANY_AUTH_FAILURES past the limit) and summarised in the audit log per
+ * reason and minute (see FailureLog): the first at once, the rest by `flush()`.
  */
 export class Authenticator {
   private readonly cache = new KeyCache();
   private readonly throttle: FailureThrottle;
   /** Key id → when it was last used (ms), written in batches. */
   private readonly lastUsed = new Map<string, number>();
+  private readonly failures = new FailureLog();
+  /** Audit writes under way, so that `flush()` returns only once they are stored. */
+  private readonly writing = new Set<Promise<void>>();
   private readonly flusher: NodeJS.Timeout;
   /** Lookups that reached the database (tests use it to prove the checksum short-cut). */
   databaseLookups = 0;
@@ -88,7 +92,7 @@ export class Authenticator {
     private readonly logger: Logger,
   ) {
     this.throttle = new FailureThrottle(config.failuresPerMinute);
-    this.flusher = setInterval(() => void this.flushLastUsed(), LAST_USED_FLUSH_MS);
+    this.flusher = setInterval(() => void this.flush(), FLUSH_MS);
     this.flusher.unref();
   }
 
@@ -108,9 +112,8 @@ export class Authenticator {
     if (typeof refusal !== 'string') return refusal;
     this.throttle.record(clientIp);
     const hint = isWellFormedKey(presented) ? keyHint(presented) : null;
-    this.audit
-      .record({ type: 'auth.failed', keyId: null, keyHint: hint, actorKeyId: null, clientIp, reason: refusal, details: {} })
-      .catch((error: unknown) => this.logger.error({ err: error }, 'could not write the audit log'));
+    const first = this.failures.add({ reason: refusal, clientIp, keyHint: hint, at: Date.now() });
+    if (first) this.writeFailures([first]);
     throw new ApiError(refusal, REFUSAL_MESSAGES[refusal] ?? 'The API key is not valid.');
   }
 
@@ -136,10 +139,30 @@ export class Authenticator {
     this.cache.invalidate(hash);
   }
 
-  /** Writes pending last-used times, and stops the timer. */
+  /**
+   * Writes what is batched in memory: last-used times, and the summaries of failed
+   * authentications counted since the last flush. Runs every 10 s by itself; resolves
+   * once everything written so far is stored (tests call it before reading the log).
+   */
+  async flush(): Promise<void> {
+    this.writeFailures(this.failures.drain(Date.now()));
+    await Promise.all([this.flushLastUsed(), ...this.writing]);
+  }
+
+  /** Writes what is pending, and stops the timer. */
   async close(): Promise<void> {
     clearInterval(this.flusher);
-    await this.flushLastUsed();
+    await this.flush();
+  }
+
+  /** Records failure summaries without making the request wait; errors are logged. */
+  private writeFailures(events: FailureSummary[]): void {
+    if (events.length === 0) return;
+    const write = this.audit
+      .recordMany(events)
+      .catch((error: unknown) => this.logger.error({ err: error }, 'could not write the audit log'))
+      .finally(() => this.writing.delete(write));
+    this.writing.add(write);
   }
 
   private async check(presented: string, hash: string, clientIp: string): Promise<Principal | ErrorCode> {
@@ -147,9 +170,11 @@ export class Authenticator {
     let key = this.cache.get(hash);
     if (key === 'miss') {
       this.databaseLookups++;
+      // Taken before the query: if the key changes while it runs, what it read is not cached.
+      const epoch = this.cache.epoch;
       const record = await this.keys.findByHash(hash);
       key = record && toCachedKey(record);
-      this.cache.set(hash, key);
+      this.cache.set(hash, key, epoch);
     }
     if (!key) return 'INVALID_API_KEY';
     return this.verdict(key, clientIp);

@@ -20,9 +20,23 @@ interface Entry {
  * once; `ttlMs` bounds how long a change made elsewhere (another instance, the CLI) can
  * go unseen. Unknown hashes are cached too, briefly, so a flood of well-formed but
  * invented keys does not become a flood of queries.
+ *
+ * A lookup takes the cache's `epoch` before it queries the store and hands it back to
+ * `set()`. Every invalidation moves the epoch on, so a lookup that was already under way
+ * when a key was revoked cannot put the record it read before the revoke back into the
+ * cache (where it would stay valid for `ttlMs`): its result is used once, not stored.
+ *
+ * @example
+ * const epoch = cache.epoch;
+ * const record = await store.findByHash(hash);
+ * cache.set(hash, record && toCachedKey(record), epoch);
  */
 export class KeyCache {
   private readonly entries = new Map<string, Entry>();
+  // One counter for all hashes: invalidations are rare (admin actions), and a per-hash
+  // one would have to remember every invalidated hash. The cost of sharing it is only
+  // that a lookup overlapping any invalidation is not cached, and is repeated next time.
+  #epoch = 0;
 
   constructor(
     private readonly ttlMs = 30_000,
@@ -39,13 +53,28 @@ export class KeyCache {
     return entry.key;
   }
 
-  set(hash: string, key: CachedKey | undefined, now = Date.now()): void {
+  /** Moves on with every invalidation; pass the value read before a lookup to `set()`. */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  /**
+   * Caches a lookup's result, unless an invalidation happened since the lookup began
+   * (`epoch` is what `this.epoch` was then): that result may predate the change.
+   *
+   * @returns Whether the result was stored.
+   */
+  set(hash: string, key: CachedKey | undefined, epoch: number, now = Date.now()): boolean {
+    if (epoch !== this.#epoch) return false;
     this.entries.delete(hash);
     this.entries.set(hash, { key, expires: now + (key ? this.ttlMs : this.negativeTtlMs) });
     if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    return true;
   }
 
+  /** Forgets `hash`, and keeps lookups already under way from storing what they read. */
   invalidate(hash: string): void {
+    this.#epoch += 1;
     this.entries.delete(hash);
   }
 }

@@ -1,6 +1,6 @@
 import { ApiError } from '../errors.js';
 import type { AuditStore } from '../store/audit-store.js';
-import type { KeyStore } from '../store/key-store.js';
+import type { KeyStore, Retirement } from '../store/key-store.js';
 import { ALL_SCOPES, type ApiKeyRecord, type AuditEventType, type KeyLimits, type Scope } from '../store/schema.js';
 import { refusalOf } from './authenticator.js';
 import { generateKey, hashKey, keyHint, newKeyId } from './key-format.js';
@@ -25,6 +25,22 @@ export type KeyPatch = Partial<KeySettings> & { disabled?: boolean };
 export interface IssuedKey {
   key: string;
   record: ApiKeyRecord;
+}
+
+/** The server's default rate and burst (config.rateLimits.defaults), used where a key sets none. */
+export interface DefaultRate {
+  rate: number;
+  burst: number;
+}
+
+/** What a KeyService needs besides its stores. */
+export interface KeyServiceOptions {
+  /** Prefix of new keys (PAGESHOT_KEY_PREFIX), e.g. `ps_live`. */
+  prefix: string;
+  /** The server's defaults, so a key's limits are checked as they will apply. */
+  defaultLimits: DefaultRate;
+  /** Called after a key changed (committed), with its hash: the authenticator forgets its cached lookup. */
+  onChange?: (hash: string) => void;
 }
 
 /** What callers see of a key: everything but its hash, plus its state now. */
@@ -53,7 +69,7 @@ const MAX_LIMIT = 1_000_000_000;
  * schema checks shapes first): name, scopes, limits, future expiry, host patterns, IPs,
  * metadata size.
  */
-function checkSettings(settings: KeyPatch, now: Date): void {
+function checkSettings(settings: KeyPatch, now: Date, defaults: DefaultRate): void {
   if (settings.name !== undefined && (settings.name.trim() === '' || settings.name.length > MAX_NAME_LENGTH)) {
     throw invalid('name', `"name" must be 1 to ${MAX_NAME_LENGTH} characters.`);
   }
@@ -63,11 +79,7 @@ function checkSettings(settings: KeyPatch, now: Date): void {
       if (!ALL_SCOPES.includes(scope)) throw invalid(`scopes/${index}`, `"${scope}" is not a scope: ${ALL_SCOPES.join(', ')}.`);
     });
   }
-  for (const [name, value] of Object.entries(settings.limits ?? {})) {
-    if (!Number.isInteger(value) || value < 0 || value > MAX_LIMIT) {
-      throw invalid(`limits/${name}`, `"limits.${name}" must be an integer from 0 to ${MAX_LIMIT}.`);
-    }
-  }
+  checkLimits(settings.limits, defaults);
   if (settings.expiresAt !== undefined && settings.expiresAt !== null) {
     const time = Date.parse(settings.expiresAt);
     if (Number.isNaN(time)) throw invalid('expiresAt', '"expiresAt" must be an ISO 8601 date-time.');
@@ -87,53 +99,137 @@ function checkSettings(settings: KeyPatch, now: Date): void {
 }
 
 /**
+ * Each limit is a whole number in range, and the burst is at least 1 wherever a rate
+ * applies: a rate with a burst of 0 admits nothing (the GCRA has no tolerance at all),
+ * so such a key would fail every request. The key's own value counts, else the server's.
+ */
+function checkLimits(limits: KeyLimits | undefined, defaults: DefaultRate): void {
+  if (limits === undefined) return;
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isInteger(value) || value < 0 || value > MAX_LIMIT) {
+      throw invalid(`limits/${name}`, `"limits.${name}" must be an integer from 0 to ${MAX_LIMIT}.`);
+    }
+  }
+  const rate = limits.rate ?? defaults.rate;
+  const burst = limits.burst ?? defaults.burst;
+  if (rate > 0 && burst < 1) {
+    const whose = limits.burst === undefined ? ` (the server's default burst is ${burst})` : '';
+    throw invalid('limits/burst', `"limits.burst" must be at least 1 when the rate is above 0${whose}.`);
+  }
+}
+
+function checkGrace(graceSeconds: number): void {
+  if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_GRACE_SECONDS) {
+    throw invalid('gracePeriodSeconds', `"gracePeriodSeconds" must be an integer from 0 to ${MAX_GRACE_SECONDS}.`);
+  }
+}
+
+/** A new key record for the plaintext `key`; `from` carries what a rotation keeps. */
+function newRecord(
+  key: string,
+  settings: KeySettings,
+  now: Date,
+  from: { disabled: boolean; rotatedFrom: string | null },
+): ApiKeyRecord {
+  return {
+    id: newKeyId(),
+    name: settings.name,
+    hash: hashKey(key),
+    hint: keyHint(key),
+    scopes: [...new Set(settings.scopes)],
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+    lastUsedAt: null,
+    expiresAt: settings.expiresAt ? new Date(settings.expiresAt).toISOString() : null,
+    revokedAt: null,
+    disabled: from.disabled,
+    limits: settings.limits ?? {},
+    allowedHosts: settings.allowedHosts ?? [],
+    allowedIps: settings.allowedIps ?? [],
+    metadata: settings.metadata ?? {},
+    rotatedFrom: from.rotatedFrom,
+    replacedBy: null,
+  };
+}
+
+/** The settings a rotation copies from the old key to its successor. */
+function settingsOf(old: ApiKeyRecord): KeySettings {
+  const { name, scopes, limits, allowedHosts, allowedIps, metadata, expiresAt } = old;
+  return { name, scopes, limits, allowedHosts, allowedIps, metadata, expiresAt };
+}
+
+/** How the old key stops: at once without grace, else at the end of the grace period. */
+function retirementOf(graceSeconds: number, now: Date): Retirement {
+  if (graceSeconds === 0) return { revokedAt: now.toISOString() };
+  return { expiresBy: new Date(now.getTime() + graceSeconds * 1000).toISOString() };
+}
+
+/** A patch as stored: scopes without duplicates, expiry in canonical form. */
+function normalisePatch(patch: KeyPatch) {
+  const { expiresAt, ...rest } = patch;
+  return {
+    ...rest,
+    ...(rest.scopes ? { scopes: [...new Set(rest.scopes)] } : {}),
+    ...(expiresAt !== undefined ? { expiresAt: expiresAt === null ? null : new Date(expiresAt).toISOString() } : {}),
+  };
+}
+
+/**
+ * A key replaced by a rotation is retired: revoked, or expiring at the end of its grace
+ * period. Moving that expiry, or enabling it again when it is disabled, would bring it back
+ * next to its successor, so both are refused.
+ */
+function checkNotRevived(current: ApiKeyRecord, patch: KeyPatch): void {
+  if (current.replacedBy === null) return;
+  const reEnables = patch.disabled === false && current.disabled;
+  if (patch.expiresAt !== undefined || reEnables) {
+    throw new ApiError('KEY_ALREADY_ROTATED', 'This key was replaced by a rotation: its expiry cannot change and it cannot be enabled again.');
+  }
+}
+
+/**
  * Key management: create, read, change, revoke and rotate keys, writing an audit event
- * for each change and telling the authenticator (`onChange`) which cached key changed.
- * The HTTP API and the CLI both go through here.
+ * for each change in the same transaction, and telling the authenticator (`onChange`)
+ * which cached key changed once it is committed. The HTTP API and the CLI both go
+ * through here.
+ *
+ * Every change is decided by one conditional statement on the key's row (not revoked,
+ * not replaced…), never by a read followed by a write, so concurrent calls on SQLite and
+ * PostgreSQL alike have one winner: one successor per rotation, one `key.revoked` event.
  */
 export class KeyService {
+  private readonly prefix: string;
+  private readonly defaults: DefaultRate;
+  private readonly onChange: (hash: string) => void;
+
+  /** @param keys The key store; its transactions also carry the audit events. */
   constructor(
     private readonly keys: KeyStore,
-    private readonly audit: AuditStore,
-    private readonly prefix: string,
-    private readonly onChange: (hash: string) => void = () => undefined,
-  ) {}
+    options: KeyServiceOptions,
+  ) {
+    this.prefix = options.prefix;
+    this.defaults = options.defaultLimits;
+    this.onChange = options.onChange ?? (() => undefined);
+  }
 
   /** Issues a new key. `actor` is the id of the key that asked (null from the CLI). */
-  async create(settings: KeySettings, actor: string | null, rotatedFrom: string | null = null): Promise<IssuedKey> {
+  async create(settings: KeySettings, actor: string | null): Promise<IssuedKey> {
     const now = new Date();
-    checkSettings(settings, now);
+    checkSettings(settings, now, this.defaults);
     const key = generateKey(this.prefix);
-    const record: ApiKeyRecord = {
-      id: newKeyId(),
-      name: settings.name,
-      hash: hashKey(key),
-      hint: keyHint(key),
-      scopes: [...new Set(settings.scopes)],
-      createdAt: now.toISOString(),
-      updatedAt: now.toISOString(),
-      lastUsedAt: null,
-      expiresAt: settings.expiresAt ? new Date(settings.expiresAt).toISOString() : null,
-      revokedAt: null,
-      disabled: false,
-      limits: settings.limits ?? {},
-      allowedHosts: settings.allowedHosts ?? [],
-      allowedIps: settings.allowedIps ?? [],
-      metadata: settings.metadata ?? {},
-      rotatedFrom,
-    };
-    await this.keys.insert(record);
+    const record = newRecord(key, settings, now, { disabled: false, rotatedFrom: null });
+    await this.keys.transaction(async ({ keys, audit }) => {
+      await keys.insert(record);
+      await event(audit, 'key.created', record, actor, { rotatedFrom: null });
+    });
     // A lookup of this hash may have been cached as "unknown" a moment ago.
     this.onChange(record.hash);
-    await this.event('key.created', record, actor, { rotatedFrom });
     return { key, record };
   }
 
   /** One key; 404 KEY_NOT_FOUND when there is no such id. */
   async get(id: string): Promise<ApiKeyRecord> {
-    const record = await this.keys.findById(id);
-    if (!record) throw new ApiError('KEY_NOT_FOUND', `No key with id "${id.slice(0, 64)}".`);
-    return record;
+    return found(id, await this.keys.findById(id));
   }
 
   /** A page of keys, oldest first. */
@@ -141,65 +237,103 @@ export class KeyService {
     return this.keys.list({ limit, ...(cursor ? { after: cursor } : {}) });
   }
 
-  /** Changes settings or the disabled flag. A revoked key cannot change (409). */
+  /**
+   * Changes settings or the disabled flag. A revoked key cannot change (409
+   * KEY_ALREADY_REVOKED); a key replaced by a rotation cannot get a new expiry or be
+   * enabled again (409 KEY_ALREADY_ROTATED).
+   */
   async update(id: string, patch: KeyPatch, actor: string | null): Promise<ApiKeyRecord> {
-    const current = await this.get(id);
-    if (current.revokedAt !== null) throw new ApiError('KEY_ALREADY_REVOKED', 'A revoked key cannot be changed.');
-    checkSettings(patch, new Date());
-    const { expiresAt, ...rest } = patch;
-    const changes = {
-      ...rest,
-      ...(rest.scopes ? { scopes: [...new Set(rest.scopes)] } : {}),
-      ...(expiresAt !== undefined ? { expiresAt: expiresAt === null ? null : new Date(expiresAt).toISOString() } : {}),
-    };
-    const updated = (await this.keys.update(id, changes))!;
+    checkSettings(patch, new Date(), this.defaults);
+    const changes = normalisePatch(patch);
+    const updated = await this.keys.transaction(async ({ keys, audit }) => {
+      // Claimed first: a revoke racing this change either waits for it or wins outright.
+      const current = await keys.claim(id);
+      if (!current) throw notRevoked(id, await keys.findById(id));
+      checkNotRevived(current, patch);
+      const after = (await keys.update(id, changes))!;
+      await event(audit, 'key.updated', after, actor, { fields: Object.keys(changes) });
+      if (patch.disabled !== undefined && patch.disabled !== current.disabled) {
+        await event(audit, patch.disabled ? 'key.disabled' : 'key.enabled', after, actor, {});
+      }
+      return after;
+    });
     this.onChange(updated.hash);
-    const fields = Object.keys(changes);
-    await this.event('key.updated', updated, actor, { fields });
-    if (patch.disabled !== undefined && patch.disabled !== current.disabled) {
-      await this.event(patch.disabled ? 'key.disabled' : 'key.enabled', updated, actor, {});
-    }
     return updated;
   }
 
-  /** Revokes a key for good, at once. Revoking a revoked key changes nothing. */
+  /**
+   * Revokes a key for good, at once. Of concurrent revokes one writes `key.revoked`;
+   * revoking a revoked key changes nothing and writes no event.
+   */
   async revoke(id: string, actor: string | null): Promise<ApiKeyRecord> {
-    const current = await this.get(id);
-    if (current.revokedAt !== null) return current;
-    const revoked = (await this.keys.update(id, { revokedAt: new Date().toISOString() }))!;
+    const revoked = await this.keys.transaction(async ({ keys, audit }) => {
+      const done = await keys.revokeIfNot(id, new Date().toISOString());
+      if (done) await event(audit, 'key.revoked', done, actor, {});
+      return done;
+    });
+    if (!revoked) return this.get(id);
     this.onChange(revoked.hash);
-    await this.event('key.revoked', revoked, actor, {});
     return revoked;
   }
 
   /**
-   * Issues a new key with the same settings; the old one keeps working for
-   * `graceSeconds` (never past its own expiry), or stops at once when 0.
+   * Issues a new key with the same settings (disabled stays disabled); the old one keeps
+   * working for `graceSeconds` (never past its own expiry), or stops at once when 0.
+   * A key can be rotated once: later attempts, concurrent ones included, get 409
+   * KEY_ALREADY_ROTATED (KEY_ALREADY_REVOKED when it was revoked otherwise).
    */
   async rotate(id: string, graceSeconds: number, actor: string | null): Promise<IssuedKey> {
-    if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_GRACE_SECONDS) {
-      throw invalid('gracePeriodSeconds', `"gracePeriodSeconds" must be an integer from 0 to ${MAX_GRACE_SECONDS}.`);
-    }
-    const old = await this.get(id);
-    if (old.revokedAt !== null) throw new ApiError('KEY_ALREADY_REVOKED', 'A revoked key cannot be rotated.');
-    if (refusalOf(old, new Date()) === 'KEY_EXPIRED') {
-      throw invalid('id', 'An expired key cannot be rotated; create a new key instead.');
-    }
-    const { name, scopes, limits, allowedHosts, allowedIps, metadata, expiresAt } = old;
-    const issued = await this.create({ name, scopes, limits, allowedHosts, allowedIps, metadata, expiresAt }, actor, old.id);
-    const now = Date.now();
-    const graceEnd = now + graceSeconds * 1000;
-    const ownEnd = old.expiresAt === null ? Infinity : Date.parse(old.expiresAt);
-    const retired =
-      graceSeconds === 0
-        ? await this.keys.update(id, { revokedAt: new Date(now).toISOString() })
-        : await this.keys.update(id, { expiresAt: new Date(Math.min(graceEnd, ownEnd)).toISOString() });
+    checkGrace(graceSeconds);
+    const now = new Date();
+    const key = generateKey(this.prefix);
+    const { successor, old } = await this.keys.transaction(async ({ keys, audit }) => {
+      // The gate: of concurrent rotations only one claims the key; the others wait for its
+      // commit on PostgreSQL, then find it replaced.
+      const old = await keys.claim(id, { notReplaced: true, notExpiredAt: now });
+      if (!old) throw rotationRefusal(id, await keys.findById(id));
+      checkSettings(settingsOf(old), now, this.defaults);
+      const successor = newRecord(key, settingsOf(old), now, { disabled: old.disabled, rotatedFrom: old.id });
+      await keys.insert(successor);
+      // Conditional too: never a second successor, even if the claim above were not a lock.
+      const retired = await keys.retire(old.id, successor.id, retirementOf(graceSeconds, now));
+      if (!retired) throw rotationRefusal(id, await keys.findById(id));
+      await event(audit, 'key.created', successor, actor, { rotatedFrom: old.id });
+      await event(audit, 'key.rotated', retired, actor, { newKeyId: successor.id, gracePeriodSeconds: graceSeconds });
+      return { successor, old };
+    });
+    this.onChange(successor.hash);
     this.onChange(old.hash);
-    await this.event('key.rotated', retired!, actor, { newKeyId: issued.record.id, gracePeriodSeconds: graceSeconds });
-    return issued;
+    return { key, record: successor };
   }
+}
 
-  private async event(type: AuditEventType, record: ApiKeyRecord, actor: string | null, details: Record<string, unknown>) {
-    await this.audit.record({ type, keyId: record.id, keyHint: record.hint, actorKeyId: actor, clientIp: null, reason: null, details });
-  }
+/** The record, or 404 KEY_NOT_FOUND. */
+function found(id: string, record: ApiKeyRecord | undefined): ApiKeyRecord {
+  if (!record) throw new ApiError('KEY_NOT_FOUND', `No key with id "${id.slice(0, 64)}".`);
+  return record;
+}
+
+/** Why a key could not be claimed for a change: it is missing or revoked. */
+function notRevoked(id: string, record: ApiKeyRecord | undefined): ApiError {
+  found(id, record);
+  return new ApiError('KEY_ALREADY_REVOKED', 'A revoked key cannot be changed.');
+}
+
+/** Why a key could not be claimed for a rotation: missing, replaced, revoked or expired. */
+function rotationRefusal(id: string, record: ApiKeyRecord | undefined): ApiError {
+  const old = found(id, record);
+  // Replaced first: a rotation without grace also revokes, and "already rotated" is the cause.
+  if (old.replacedBy !== null) return new ApiError('KEY_ALREADY_ROTATED', `This key was already rotated; its successor is ${old.replacedBy}.`);
+  if (old.revokedAt !== null) return new ApiError('KEY_ALREADY_REVOKED', 'A revoked key cannot be rotated.');
+  return invalid('id', 'An expired key cannot be rotated; create a new key instead.');
+}
+
+async function event(
+  audit: AuditStore,
+  type: AuditEventType,
+  record: ApiKeyRecord,
+  actor: string | null,
+  details: Record<string, unknown>,
+): Promise<void> {
+  await audit.record({ type, keyId: record.id, keyHint: record.hint, actorKeyId: actor, clientIp: null, reason: null, details });
 }

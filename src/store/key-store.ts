@@ -1,10 +1,28 @@
-import type { Kysely } from 'kysely';
+import type { ExpressionBuilder, Kysely } from 'kysely';
+import { AuditStore } from './audit-store.js';
 import { checkLimit, decodeCursor, toPage, type Page } from './cursor.js';
 import { canonicalTime, fromKeyRow, toKeyPatchRow, toKeyRow, type KeyPatch } from './rows.js';
 import type { ApiKeyRecord, Database } from './schema.js';
 import { DuplicateKeyError, isUniqueViolation } from './store-errors.js';
 
 export type { KeyPatch } from './rows.js';
+
+/** What a claim requires of a key besides existing; see KeyStore.claim. */
+export interface ClaimConditions {
+  /** Not replaced by a rotation (`replacedBy` is null). */
+  notReplaced?: boolean;
+  /** Not expired at this time. */
+  notExpiredAt?: Date;
+}
+
+/** How the old key of a rotation stops: revoked at a time, or expiring by a time. */
+export type Retirement = { revokedAt: string } | { expiresBy: string };
+
+/** The stores a transaction works with: both write into it. */
+export interface StoreTransaction {
+  keys: KeyStore;
+  audit: AuditStore;
+}
 
 /**
  * API keys in the database: the same queries on SQLite and PostgreSQL.
@@ -82,6 +100,94 @@ export class KeyStore {
     // so a concurrent change cannot slip in between them.
     const row = await this.#db.updateTable('api_keys').set(changes).where('id', '=', id).returningAll().executeTakeFirst();
     return row === undefined ? undefined : fromKeyRow(row);
+  }
+
+  /**
+   * Runs `work` in one transaction, with a KeyStore and an AuditStore that write into it:
+   * either all of its writes are stored or, when it throws, none. Inside a transaction
+   * already, `work` simply joins it (Kysely cannot nest them).
+   */
+  async transaction<T>(work: (stores: StoreTransaction) => Promise<T>): Promise<T> {
+    const run = (db: Kysely<Database>) =>
+      work({ keys: new KeyStore(db, { now: this.#now }), audit: new AuditStore(db, { now: this.#now }) });
+    if (this.#db.isTransaction) return run(this.#db);
+    return this.#db.transaction().execute(run);
+  }
+
+  /**
+   * Claims a key for a change, inside a transaction: when the key exists, is not revoked
+   * and meets `conditions`, touches its `updatedAt` and returns it; otherwise returns
+   * undefined and changes nothing.
+   *
+   * The check and the write are one conditional UPDATE, so the row is locked from then to
+   * the end of the transaction on PostgreSQL (SQLite runs one transaction at a time):
+   * a concurrent revoke, rotation or change waits, and then sees this one's result.
+   * Reading first and writing later would let two callers both pass the check.
+   */
+  async claim(id: string, conditions: ClaimConditions = {}): Promise<ApiKeyRecord | undefined> {
+    if (!this.#db.isTransaction) throw new Error('KeyStore.claim() holds its lock only inside a transaction');
+    let query = this.#db
+      .updateTable('api_keys')
+      .set({ updated_at: this.#now().toISOString() })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null);
+    if (conditions.notReplaced) query = query.where('replaced_by', 'is', null);
+    const at = conditions.notExpiredAt?.toISOString();
+    if (at !== undefined) query = query.where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', at)]));
+    const row = await query.returningAll().executeTakeFirst();
+    return row === undefined ? undefined : fromKeyRow(row);
+  }
+
+  /**
+   * Revokes a key unless it is revoked already, in one conditional statement: of many
+   * concurrent calls exactly one gets the revoked key back; the others get undefined.
+   */
+  async revokeIfNot(id: string, at: string): Promise<ApiKeyRecord | undefined> {
+    const revokedAt = canonicalTime(at, 'revokedAt');
+    const row = await this.#db
+      .updateTable('api_keys')
+      .set({ revoked_at: revokedAt, updated_at: this.#now().toISOString() })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .returningAll()
+      .executeTakeFirst();
+    return row === undefined ? undefined : fromKeyRow(row);
+  }
+
+  /**
+   * Marks a key as replaced by `successorId` and retires it: revoked at a time, or made to
+   * expire by a time (never later than its own expiry: the earlier of the two is kept,
+   * decided by the database on the current row). Only a key that is neither revoked nor
+   * replaced yet is changed.
+   *
+   * @returns The retired key, or undefined when no key met the conditions.
+   */
+  async retire(id: string, successorId: string, retirement: Retirement): Promise<ApiKeyRecord | undefined> {
+    const stop =
+      'revokedAt' in retirement
+        ? { revoked_at: canonicalTime(retirement.revokedAt, 'revokedAt') }
+        : { expires_at: this.#earlierExpiry(canonicalTime(retirement.expiresBy, 'expiresBy')) };
+    const row = await this.#db
+      .updateTable('api_keys')
+      .set({ ...stop, replaced_by: successorId, updated_at: this.#now().toISOString() })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .where('replaced_by', 'is', null)
+      .returningAll()
+      .executeTakeFirst();
+    return row === undefined ? undefined : fromKeyRow(row);
+  }
+
+  /** SQL for "the row's expires_at, or `by` when that is earlier or there is none". */
+  #earlierExpiry(by: string) {
+    // Canonical ISO-8601 UTC text compares in time order on both databases.
+    return (eb: ExpressionBuilder<Database, 'api_keys'>) =>
+      eb
+        .case()
+        .when(eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', by)]))
+        .then(eb.val(by))
+        .else(eb.ref('expires_at'))
+        .end();
   }
 
   /**

@@ -1,4 +1,4 @@
-import { type Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
 
 /*
@@ -100,6 +100,41 @@ const createUsage: Migration = {
   },
 };
 
+const addReplacedBy: Migration = {
+  async up(db: Kysely<any>) {
+    // No foreign key, unlike rotated_from: a key replaced by a rotation stays retired even if
+    // its successor row is deleted, and SQLite cannot drop a column that is part of one.
+    await db.schema.alterTable('api_keys').addColumn('replaced_by', 'text').execute();
+    // Keys rotated before this column existed: their successors name them in rotated_from.
+    // Concurrent rotations on PostgreSQL could leave several successors; the oldest is
+    // recorded (the others stay as they are: they are keys someone may be using).
+    await sql`
+      update api_keys set replaced_by = (
+        select successor.id from api_keys successor
+        where successor.rotated_from = api_keys.id
+        order by successor.created_at, successor.id
+        limit 1
+      )
+      where replaced_by is null
+        and exists (select 1 from api_keys successor where successor.rotated_from = api_keys.id)
+    `.execute(db);
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.alterTable('api_keys').dropColumn('replaced_by').execute();
+  },
+};
+
+const indexAuditEventsByType: Migration = {
+  async up(db: Kysely<any>) {
+    // GET /v1/audit?type=… pages through one type newest first; without this index a type
+    // that is rare among many failed authentications means scanning the whole log.
+    await db.schema.createIndex('audit_events_type_time_id').on('audit_events').columns(['type', 'time', 'id']).execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.dropIndex('audit_events_type_time_id').execute();
+  },
+};
+
 /**
  * PageShot's migrations, in the form Kysely's Migrator asks for. Names sort in the
  * order the migrations run.
@@ -110,6 +145,8 @@ export const migrationProvider: MigrationProvider = {
       '0001_api_keys': createApiKeys,
       '0002_audit_events': createAuditEvents,
       '0003_usage': createUsage,
+      '0004_api_keys_replaced_by': addReplacedBy,
+      '0005_audit_events_type_index': indexAuditEventsByType,
     };
   },
 };

@@ -51,6 +51,7 @@ export function toKeyRow(record: ApiKeyRecord): ApiKeysTable {
     allowed_ips: JSON.stringify(record.allowedIps),
     metadata: JSON.stringify(record.metadata),
     rotated_from: record.rotatedFrom,
+    replaced_by: record.replacedBy,
   };
 }
 
@@ -74,6 +75,7 @@ export function fromKeyRow(row: ApiKeysTable): ApiKeyRecord {
     allowedIps: JSON.parse(row.allowed_ips) as string[],
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
     rotatedFrom: row.rotated_from,
+    replacedBy: row.replaced_by,
   };
 }
 

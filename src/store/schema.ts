@@ -52,17 +52,32 @@ export interface ApiKeyRecord {
   metadata: Record<string, unknown>;
   /** Id of the key this one replaced by rotation. */
   rotatedFrom: string | null;
+  /**
+   * Id of the key that replaced this one by rotation; null until then. Once set, the key
+   * cannot be rotated again, and its retirement (revocation or end of grace) cannot be undone.
+   */
+  replacedBy: string | null;
 }
 
+/** Every kind of audit event, in a stable order. */
+export const AUDIT_EVENT_TYPES = [
+  'key.created',
+  'key.updated',
+  'key.rotated',
+  'key.revoked',
+  'key.disabled',
+  'key.enabled',
+  'auth.failed',
+] as const;
+
 /** What happened, in an audit event. */
-export type AuditEventType =
-  | 'key.created'
-  | 'key.updated'
-  | 'key.rotated'
-  | 'key.revoked'
-  | 'key.disabled'
-  | 'key.enabled'
-  | 'auth.failed';
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
+
+/**
+ * A filter on audit event types: one exact type (`key.revoked`), or a family named by
+ * its prefix up to and including the dot (`key.`, `auth.`).
+ */
+export type AuditTypeFilter = AuditEventType | `${string}.`;
 
 /** One entry of the audit log: who did what to which key, and when. */
 export interface AuditEvent {
@@ -103,6 +118,8 @@ export interface ApiKeysTable {
   /** JSON object. */
   metadata: string;
   rotated_from: string | null;
+  /** Added by migration 0004. */
+  replaced_by: string | null;
 }
 
 /** A row of `audit_events`. */

@@ -25,6 +25,7 @@ export function makeKey(overrides: Partial<ApiKeyRecord> = {}): ApiKeyRecord {
     allowedIps: [],
     metadata: {},
     rotatedFrom: null,
+    replacedBy: null,
     ...overrides,
   };
 }
