@@ -23,7 +23,7 @@ import { AuditStore } from './store/audit-store.js';
 import { openDatabase } from './store/database.js';
 import { KeyStore } from './store/key-store.js';
 import { UsageStore } from './store/usage-store.js';
-import { tlsServerFactory } from './tls.js';
+import { createServerFactory } from './tls.js';
 import { UsageRecorder } from './usage/usage-recorder.js';
 
 /** Replaceable parts, for tests. */
@@ -73,8 +73,12 @@ async function openAccounts(config: Config, logger: Logger, print: (text: string
   const keys = new KeyStore(database.db);
   const audit = new AuditStore(database.db);
   const authenticator = new Authenticator(config.auth, keys, audit, logger);
-  const keyService = new KeyService(keys, audit, config.auth.keyPrefix, (hash) => authenticator.invalidate(hash));
-  await issueFirstAdminKey(config, keys, keyService, print);
+  const keyService = new KeyService(keys, { prefix: config.auth.keyPrefix, defaultLimits: config.rateLimits.defaults, onChange: (hash) => authenticator.invalidate(hash) });
+  await issueFirstAdminKey(config, keys, keyService, print).catch(async (error: unknown) => {
+    await authenticator.close();
+    await database.close();
+    throw error;
+  });
   if (!config.auth.enabled) logger.warn('authentication is OFF (PAGESHOT_AUTH=off): anyone who can reach this server can use it');
   return { database, audit, authenticator, keyService, usageStore: new UsageStore(database.db) };
 }
@@ -85,6 +89,8 @@ async function startCapture(config: Config, logger: Logger, policy: NetworkPolic
     executablePath: findChromium(config.chromiumPath),
     maxCaptures: config.browserMaxCaptures,
     logger,
+    sandbox: config.chromiumSandbox,
+    chromiumUser: config.chromiumUser,
   });
   await browsers.start();
   const pool = new WarmPool(
@@ -95,93 +101,150 @@ async function startCapture(config: Config, logger: Logger, policy: NetworkPolic
   return { browsers, pool, engine: new CaptureEngine(pool, config.limits, logger) };
 }
 
-/** Wires the parts together and launches Chromium. Fails fast if Chromium cannot start. */
+/** Something start-up started, and how to close it. */
+type Closer = { name: string; close: () => unknown };
+
+/** Closes, newest first, what start-up had started before a later step failed. */
+async function unwind(started: Closer[], logger: Logger): Promise<void> {
+  for (const { name, close } of started.reverse()) {
+    await Promise.resolve()
+      .then(close)
+      .catch((error: unknown) => logger.error({ err: error, part: name }, 'closing after a failed start failed'));
+  }
+}
+
+/**
+ * Runs the shutdown steps in order, each bounded by nothing but itself: a step that
+ * throws is logged and the next still runs (an open database must not outlive a
+ * failed Redis quit). Returns how long each step took, for the "stopped" log line.
+ */
+async function runSteps(steps: Closer[], logger: Logger): Promise<Record<string, number>> {
+  const durationsMs: Record<string, number> = {};
+  for (const { name, close } of steps) {
+    const started = performance.now();
+    await Promise.resolve()
+      .then(close)
+      .catch((error: unknown) => logger.error({ err: error, part: name }, 'shutdown step failed'));
+    durationsMs[name] = Math.round(performance.now() - started);
+  }
+  return durationsMs;
+}
+
+/**
+ * Wires the parts together and launches Chromium, last: it is the slowest and most
+ * likely step to fail. If any step fails, what was already started (database, timers,
+ * Redis, Chromium) is closed before the error is thrown, so nothing outlives it.
+ */
 export async function createApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
   const logger = overrides.logger ?? createLogger(config.logLevel);
-  const serverFactory = tlsServerFactory(config.tls);
+  // Reads the TLS files: a bad one fails here, before anything is started.
+  const serverFactory = createServerFactory(config);
   const { database, audit, authenticator, keyService, usageStore } = await openAccounts(
     config,
     logger,
     overrides.print ?? ((text) => process.stdout.write(text)),
   );
-  const networkPolicy = policyFromConfig(config, overrides.resolve);
-  const { browsers, pool, engine } = await startCapture(config, logger, networkPolicy).catch(async (error: unknown) => {
-    await database.close();
+  const started: Closer[] = [
+    { name: 'database', close: () => database.close() },
+    { name: 'authenticator', close: () => authenticator.close() },
+  ];
+  try {
+    const networkPolicy = policyFromConfig(config, overrides.resolve);
+    const sampler = overrides.cpuUsage ? undefined : new CpuSampler().start();
+    if (sampler) started.push({ name: 'cpuSampler', close: () => sampler.stop() });
+    const cpuUsage = overrides.cpuUsage ?? (() => sampler!.percent());
+    const admission = new Admission({ ...config, cpuUsage });
+    const metrics = createMetrics({
+      queue: () => admission.stats(),
+      browserRestarts: () => capture.browsers.crashes + capture.browsers.recycles,
+      poolContexts: () => capture.pool.stats().contexts,
+    });
+    const limitBackend = overrides.limitBackend ?? createLimitBackend(config, logger, metrics);
+    started.push({ name: 'limitBackend', close: () => limitBackend.close() });
+    const usageRecorder = new UsageRecorder(usageStore, logger);
+    started.push({ name: 'usageRecorder', close: () => usageRecorder.close() });
+    const capture = await startCapture(config, logger, networkPolicy);
+    started.push({ name: 'browser', close: () => capture.browsers.close() }, { name: 'pool', close: () => capture.pool.close() });
+    let shuttingDown = false;
+    const server = buildServer({
+      config,
+      logger,
+      admission,
+      engine: capture.engine,
+      browsers: capture.browsers,
+      pool: capture.pool,
+      cpuUsage,
+      startedAt: Date.now(),
+      isShuttingDown: () => shuttingDown,
+      authenticator,
+      keyService,
+      audit,
+      metrics,
+      networkPolicy,
+      limitBackend,
+      concurrency: new ConcurrencyLimiter(),
+      usageStore,
+      usageRecorder,
+      serverFactory,
+    });
+    const parts = { server, admission, logger, config, closers: started.slice().reverse() };
+    const stop = stopper(parts, () => (shuttingDown = true));
+    return {
+      server,
+      browsers: capture.browsers,
+      pool: capture.pool,
+      admission,
+      keyService,
+      authenticator,
+      usageRecorder,
+      metrics,
+      async listen() {
+        const address = await server.listen({ host: config.host, port: config.port });
+        // Fastify names the scheme from its own `https` option, which a server factory bypasses.
+        return config.tls ? address.replace(/^http:/, 'https:') : address;
+      },
+      stop,
+    };
+  } catch (error) {
+    await unwind(started, logger);
     throw error;
-  });
-  const sampler = overrides.cpuUsage ? undefined : new CpuSampler().start();
-  const cpuUsage = overrides.cpuUsage ?? (() => sampler!.percent());
-  const admission = new Admission({ ...config, cpuUsage });
-  const metrics = createMetrics({
-    queue: () => admission.stats(),
-    browserRestarts: () => browsers.crashes + browsers.recycles,
-    poolContexts: () => pool.stats().contexts,
-  });
-  const limitBackend = overrides.limitBackend ?? createLimitBackend(config, logger, metrics);
-  const usageRecorder = new UsageRecorder(usageStore, logger);
-  let shuttingDown = false;
-  const server = buildServer({
-    config,
-    logger,
-    admission,
-    engine,
-    browsers,
-    pool,
-    cpuUsage,
-    startedAt: Date.now(),
-    isShuttingDown: () => shuttingDown,
-    authenticator,
-    keyService,
-    audit,
-    metrics,
-    networkPolicy,
-    limitBackend,
-    concurrency: new ConcurrencyLimiter(),
-    usageStore,
-    usageRecorder,
-    ...(serverFactory ? { serverFactory } : {}),
-  });
+  }
+}
 
+interface StoppableParts {
+  server: FastifyInstance;
+  admission: Admission;
+  logger: Logger;
+  config: Config;
+  /** What to close after the HTTP server, in order: pool, browser (last of the capture side), then state. */
+  closers: Closer[];
+}
+
+/**
+ * Graceful stop, once: refuse new work, let running captures finish (bounded by
+ * PAGESHOT_SHUTDOWN_TIMEOUT_MS), then close the pool, Chromium and the stores.
+ * server.close() resolves as soon as the last request is answered: idle keep-alive
+ * sockets are closed when it starts (Node ≥ 19 closes idle connections on close()),
+ * and every answer sent while draining says `connection: close` (see server.ts).
+ */
+function stopper(parts: StoppableParts, beginShutdown: () => void): () => Promise<void> {
   let stopping: Promise<void> | undefined;
   async function shutdown(): Promise<void> {
-    shuttingDown = true;
+    const { server, admission, logger, config } = parts;
+    beginShutdown();
     admission.close();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
+    const drain = async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs)));
+      const outcome = await Promise.race([server.close().then(() => 'drained' as const), deadline]);
+      clearTimeout(timer);
+      if (outcome === 'timeout') {
         logger.warn('shutdown timeout reached with captures still running; closing anyway');
-        resolve();
-      }, config.shutdownTimeoutMs);
-    });
-    await Promise.race([server.close(), deadline]);
-    clearTimeout(timer);
-    sampler?.stop();
-    await pool.close();
-    await browsers.close();
-    await usageRecorder.close();
-    await limitBackend.close();
-    await authenticator.close();
-    await database.close();
-    logger.info('stopped');
+        server.server.closeAllConnections();
+      }
+    };
+    const durationsMs = await runSteps([{ name: 'http', close: drain }, ...parts.closers], logger);
+    logger.info({ durationsMs }, 'stopped');
   }
-
-  return {
-    server,
-    browsers,
-    pool,
-    admission,
-    keyService,
-    authenticator,
-    usageRecorder,
-    metrics,
-    async listen() {
-      const address = await server.listen({ host: config.host, port: config.port });
-      // Fastify names the scheme from its own `https` option, which a server factory bypasses.
-      return config.tls ? address.replace(/^http:/, 'https:') : address;
-    },
-    stop() {
-      stopping ??= shutdown();
-      return stopping;
-    },
-  };
+  return () => (stopping ??= shutdown());
 }

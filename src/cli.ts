@@ -34,9 +34,18 @@ shoot options (the same as the API's):
   --css TEXT    --js TEXT   --html  (treat the argument as markup, not a URL)
 `;
 
+/**
+ * `pageshot serve`. A failed listen (port taken) stops the app before the error is
+ * reported, so the Chromium it launched does not outlive the process.
+ */
 async function serve(): Promise<void> {
   const app = await createApp(loadConfig());
-  await app.listen();
+  try {
+    await app.listen();
+  } catch (error) {
+    await app.stop();
+    throw error;
+  }
   let signals = 0;
   const stop = (signal: string) => {
     if (++signals > 1) process.exit(1); // a second signal means "now"

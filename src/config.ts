@@ -31,6 +31,10 @@ export interface Config {
   /** Fastify's trustProxy: whose X-Forwarded-For to believe when telling clients apart. */
   trustProxy: boolean | number | string;
   chromiumPath: string | undefined;
+  /** Chromium's own sandbox: `auto` (on where the machine allows, else off with a warning), `on`, `off`. */
+  chromiumSandbox: 'auto' | 'on' | 'off';
+  /** The unprivileged user Chromium runs as when PageShot runs as root. */
+  chromiumUser: string;
   /** CIDR ranges that may be reached although they are private (tests, intranets). */
   allowPrivateNetworks: Array<[ipaddr.IPv4 | ipaddr.IPv6, number]>;
   /** Host patterns never captured or loaded. */
@@ -60,6 +64,24 @@ export interface Config {
   rateLimits: LimitsConfig;
   /** Bearer token that may read /metrics besides a `keys:manage` key. */
   metricsToken: string | undefined;
+  /** How long the HTTP server waits for slow or idle clients. */
+  http: HttpTimeouts;
+}
+
+/**
+ * Deadlines for clients, enforced by Node's HTTP server so that connections that never
+ * finish a request (slowloris) or sit idle are closed after seconds, not minutes.
+ * https://nodejs.org/api/http.html#httpcreateserveroptions-requestlistener
+ */
+export interface HttpTimeouts {
+  /** Time to receive the request line and every header. */
+  headersTimeoutMs: number;
+  /** Time to receive the whole request, body included (0 = none). */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open between requests. */
+  keepAliveTimeoutMs: number;
+  /** How often Node looks for requests past those deadlines. */
+  connectionsCheckingIntervalMs: number;
 }
 
 /** Per-key rate limits, quotas and where their state lives. */
@@ -143,6 +165,25 @@ function readTrustProxy(env: Env): Config['trustProxy'] {
   return raw;
 }
 
+/**
+ * Reads the client deadlines. Node checks the header and request deadlines every
+ * `connectionsCheckingInterval`, so a slow client is closed within deadline + interval;
+ * Node refuses a headers deadline longer than a non-zero request deadline.
+ */
+function readHttpTimeouts(env: Env): HttpTimeouts {
+  const headersTimeoutMs = readInt(env, 'PAGESHOT_HEADERS_TIMEOUT_MS', 5_000, 1_000, 600_000);
+  const requestTimeoutMs = readInt(env, 'PAGESHOT_REQUEST_TIMEOUT_MS', 30_000, 0, 3_600_000);
+  if (requestTimeoutMs !== 0 && requestTimeoutMs < headersTimeoutMs) {
+    throw new ConfigError('PAGESHOT_REQUEST_TIMEOUT_MS', `0 or at least PAGESHOT_HEADERS_TIMEOUT_MS (${headersTimeoutMs})`, env.PAGESHOT_REQUEST_TIMEOUT_MS!);
+  }
+  return {
+    headersTimeoutMs,
+    requestTimeoutMs,
+    keepAliveTimeoutMs: readInt(env, 'PAGESHOT_KEEP_ALIVE_TIMEOUT_MS', 5_000, 1_000, 600_000),
+    connectionsCheckingIntervalMs: Math.min(1_000, headersTimeoutMs),
+  };
+}
+
 function isCidr(value: string): boolean {
   try {
     ipaddr.parseCIDR(value);
@@ -150,6 +191,12 @@ function isCidr(value: string): boolean {
   } catch {
     return false;
   }
+}
+
+function readSandboxMode(env: Env): Config['chromiumSandbox'] {
+  const raw = env.PAGESHOT_CHROMIUM_SANDBOX?.trim().toLowerCase() || 'auto';
+  if (raw !== 'auto' && raw !== 'on' && raw !== 'off') throw new ConfigError('PAGESHOT_CHROMIUM_SANDBOX', 'auto, on or off', raw);
+  return raw;
 }
 
 function readBoolean(env: Env, name: string, fallback: boolean): boolean {
@@ -281,6 +328,8 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: readLogLevel(env),
     trustProxy: readTrustProxy(env),
     chromiumPath: env.PAGESHOT_CHROMIUM_PATH?.trim() || undefined,
+    chromiumSandbox: readSandboxMode(env),
+    chromiumUser: env.PAGESHOT_CHROMIUM_USER?.trim() || 'nobody',
     allowPrivateNetworks: readCidrs(env, 'PAGESHOT_ALLOW_PRIVATE_NETWORKS'),
     denyHosts: readHostPatterns(env, 'PAGESHOT_DENY_HOSTS'),
     allowHosts: readHostPatterns(env, 'PAGESHOT_ALLOW_HOSTS'),
@@ -320,5 +369,21 @@ export function loadConfig(env: Env = process.env): Config {
     requireHttps: readBoolean(env, 'PAGESHOT_REQUIRE_HTTPS', false),
     rateLimits: readLimits(env),
     metricsToken: env.PAGESHOT_METRICS_TOKEN || undefined,
+    http: readHttpTimeouts(env),
   };
+}
+
+/**
+ * The start-up warning for `PAGESHOT_TRUST_PROXY=true`, or undefined when the setting
+ * names whom to trust. `true` believes X-Forwarded-For/-Proto from every client, so any
+ * caller can pick its own IP (per-IP limits, allowedIps, auth-off callers) and claim
+ * HTTPS. Kept for hosted platforms whose proxy addresses are unknown.
+ */
+export function trustProxyWarning(trustProxy: Config['trustProxy']): string | undefined {
+  if (trustProxy !== true) return undefined;
+  return (
+    'PAGESHOT_TRUST_PROXY=true believes X-Forwarded-For and X-Forwarded-Proto from ANY client: callers can choose ' +
+    'their own IP address (per-IP limits, allowedIps) and pretend to use HTTPS. Unless every request reaches PageShot ' +
+    'through your proxy, set PAGESHOT_TRUST_PROXY to the proxy IPs/CIDRs (e.g. 10.0.0.0/8) or a hop count (e.g. 1) instead.'
+  );
 }

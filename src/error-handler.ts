@@ -1,5 +1,8 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError, errorBody } from './errors.js';
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError, errorBody, type ErrorCode } from './errors.js';
 import { InvalidCursorError } from './store/store-errors.js';
 
 interface ValidationIssue {
@@ -55,6 +58,11 @@ export function toApiError(error: unknown): ApiError {
       return new ApiError('INVALID_JSON', 'The body is empty; send the options as a JSON object.');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new ApiError('INVALID_JSON', 'The body is not valid JSON.');
+    // Router errors (Fastify's `frameworkErrors`): a path that is not valid percent-encoding
+    // (`/v1/me/%ff`) or a path parameter longer than the router accepts.
+    case 'FST_ERR_BAD_URL':
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new ApiError('MALFORMED_REQUEST', 'The request URL is not valid.');
   }
   if (fastifyError.statusCode === 400 && error instanceof SyntaxError) {
     return new ApiError('INVALID_JSON', 'The body is not valid JSON.');
@@ -74,5 +82,51 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
   request.errorCode = apiError.code;
   if (apiError.code === 'INTERNAL_ERROR') request.log.error({ err: error }, 'unhandled error');
   if (apiError.retryAfter !== undefined) reply.header('retry-after', String(apiError.retryAfter));
+  // Set here too: router errors (`frameworkErrors`) answer before any onRequest hook runs.
+  reply.header('x-request-id', request.id);
   return reply.status(apiError.statusCode).send(errorBody(apiError, request.id));
+}
+
+/** What Node's HTTP parser reports, mapped to our codes. */
+function clientErrorCode(error: NodeJS.ErrnoException): { code: ErrorCode; message: string } {
+  if (error.code === 'HPE_HEADER_OVERFLOW') return { code: 'HEADERS_TOO_LARGE', message: 'The request headers are too large.' };
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return { code: 'REQUEST_TIMEOUT', message: 'The request was not received in time.' };
+  return { code: 'MALFORMED_REQUEST', message: 'The request is not valid HTTP.' };
+}
+
+/** A complete HTTP/1.1 answer with the shared error body, closing the connection. */
+export function rawErrorResponse(code: ErrorCode, message: string, requestId: string): string {
+  const error = new ApiError(code, message);
+  const body = JSON.stringify(errorBody(error, requestId));
+  return (
+    `HTTP/1.1 ${error.statusCode} ${STATUS_CODES[error.statusCode] ?? 'Error'}\r\n` +
+    'content-type: application/json; charset=utf-8\r\n' +
+    `content-length: ${Buffer.byteLength(body)}\r\n` +
+    `x-request-id: ${requestId}\r\n` +
+    'connection: close\r\n\r\n' +
+    body
+  );
+}
+
+/**
+ * Fastify `clientErrorHandler`: requests Node's parser refused before Fastify saw them
+ * (a 16 KB header, a NUL in a header, a client past `headersTimeout`) get the shared
+ * error shape instead of Node's or Fastify's own bodies. No request id can be read from
+ * headers that did not parse, so a new one is made. The raw packet is never logged: it
+ * may hold a key. https://nodejs.org/api/http.html#event-clienterror
+ */
+export function handleClientError(this: FastifyInstance, error: NodeJS.ErrnoException, socket: Socket): void {
+  // A reset connection has no one left to answer (as in Fastify's default handler).
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const { code, message } = clientErrorCode(error);
+  const requestId = randomUUID();
+  this.log.debug({ requestId, code, err: error }, 'client error');
+  // Never write into a response already under way on this connection (keep-alive).
+  const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (!socket.writable || inFlight?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  // end() flushes the answer before the close; destroy() right after write() could drop it on TLS.
+  socket.end(rawErrorResponse(code, message, requestId), () => socket.destroy());
 }

@@ -1,8 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerFactory } from 'fastify';
+import AjvCompiler from '@fastify/ajv-compiler';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifySchemaCompiler,
+  type FastifyServerFactory,
+} from 'fastify';
 import type { Logger } from 'pino';
-import type { Config } from './config.js';
-import { handleError } from './error-handler.js';
+import { trustProxyWarning, type Config } from './config.js';
+import { handleClientError, handleError } from './error-handler.js';
 import { ApiError, errorBody } from './errors.js';
 import { registerAuth } from './auth/auth-hook.js';
 import type { Authenticator } from './auth/authenticator.js';
@@ -44,6 +51,27 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 /** Room in the body for the other options beside the largest allowed `html`. */
 const BODY_OVERHEAD_BYTES = 512 * 1024;
 
+/** Ajv options of every part: unknown properties are an error, not dropped; defaults filled in. */
+const STRICT_AJV = { removeAdditional: false, useDefaults: true, allErrors: false } as const;
+
+type BuildValidator = ReturnType<typeof AjvCompiler>;
+
+/**
+ * One Ajv per kind of input. Query strings, path parameters and headers arrive as text,
+ * so they are coerced (`?width=800` → 800, `?a=1` → ['1'] for arrays); a JSON body has
+ * real types and is checked as sent: `{"width":[1280]}` or `{"fresh":"true"}` is an error,
+ * not quietly turned into 1280 or true. Both keep Fastify's formats (ajv-formats).
+ * https://fastify.dev/docs/latest/Reference/Validation-and-Serialization/#validator-compiler
+ */
+const buildPartValidators: BuildValidator = (externalSchemas) => {
+  const fromPool = AjvCompiler();
+  // The pool's compilers take Fastify's route definition, although their typings say Ajv's compile().
+  const body = fromPool(externalSchemas, { customOptions: { ...STRICT_AJV, coerceTypes: false } }) as unknown as FastifySchemaCompiler<unknown>;
+  const text = fromPool(externalSchemas, { customOptions: { ...STRICT_AJV, coerceTypes: 'array' } }) as unknown as FastifySchemaCompiler<unknown>;
+  const byPart: FastifySchemaCompiler<unknown> = (route) => (route.httpPart === 'body' ? body : text)(route);
+  return byPart as unknown as ReturnType<BuildValidator>;
+};
+
 /** Builds the Fastify app: hooks, error handling and routes. Does not listen. */
 export function buildServer(deps: ServerDeps): FastifyInstance {
   const { config } = deps;
@@ -60,11 +88,13 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     bodyLimit: config.limits.maxHtmlBytes * 4 + BODY_OVERHEAD_BYTES,
     return503OnClosing: false,
     ...(deps.serverFactory ? { serverFactory: deps.serverFactory } : {}),
-    ajv: {
-      // Unknown options are an error, not silently dropped; query strings are coerced.
-      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
-    },
+    schemaController: { compilersFactory: { buildValidator: buildPartValidators } },
+    // Requests Node's parser refuses, and URLs the router cannot decode, get the shared shape too.
+    clientErrorHandler: handleClientError,
+    frameworkErrors: (error, request, reply) => handleError(error, request, reply),
   });
+  const proxyWarning = trustProxyWarning(config.trustProxy);
+  if (proxyWarning) deps.logger.warn({ variable: 'PAGESHOT_TRUST_PROXY' }, proxyWarning);
 
   // Callback style, not async: this runs on every request and a promise per hook shows.
   app.addHook('onRequest', (request, reply, done) => {
@@ -75,6 +105,12 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     }
     done();
   });
+  // While draining, every answer closes its connection: an idle keep-alive socket would
+  // otherwise hold server.close() open until the client or keepAliveTimeout ends it.
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (deps.isShuttingDown()) reply.header('connection', 'close');
+    done(null, payload);
+  });
   // The API speaks JSON only; a text/plain body would otherwise reach the schema as a string.
   app.removeContentTypeParser('text/plain');
   app.setErrorHandler(handleError);
@@ -84,8 +120,9 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
   // onRequest hooks run in this order: request id, HTTPS + key + scope, then limits.
   registerAuth(app, config, deps.authenticator);
-  registerLimits(app, { config: config.rateLimits, backend: deps.limitBackend, concurrency: deps.concurrency, metrics: deps.metrics });
+  // Usage before limits: a request the limits refuse is still counted (as rejected).
   registerUsageAccounting(app, { recorder: deps.usageRecorder, backend: deps.limitBackend });
+  registerLimits(app, { config: config.rateLimits, backend: deps.limitBackend, concurrency: deps.concurrency, metrics: deps.metrics });
   screenshotRoutes(app, deps);
   statusRoutes(app, deps);
   keyRoutes(app, deps.keyService);

@@ -15,8 +15,54 @@ declare module 'fastify' {
   }
 }
 
-/** Query parameters that look like a key: refused, since URLs end up in logs and histories. */
-const KEY_QUERY_PARAMETERS = ['api_key', 'apikey', 'apiKey', 'key', 'access_token', 'token'];
+/**
+ * Query parameter names that carry credentials, in normal form (lower case, letters and
+ * digits only), so `API_KEY`, `api-key`, `apiKey` and `api.key` are all `apikey`. A key in
+ * a URL ends up in access logs, proxies and browser histories: such requests are refused
+ * on every route, before anything else looks at them.
+ */
+const KEY_QUERY_PARAMETERS = new Set([
+  'apikey',
+  'key',
+  'token',
+  'accesstoken',
+  'apitoken',
+  'authtoken',
+  'auth',
+  'authorization',
+  'xapikey',
+  'bearer',
+  'secret',
+  'apisecret',
+  'clientsecret',
+  'password',
+]);
+
+/** `Api-Key[]` → `apikey`: case, separators and brackets do not make a different parameter. */
+function normaliseParameterName(raw: string): string {
+  let name = raw.replace(/\+/g, ' ');
+  try {
+    name = decodeURIComponent(name);
+  } catch {
+    // Not valid percent-encoding: compare the raw text, as the decoder would keep it.
+  }
+  return name.toLowerCase().replace(/[^a-z0-9]/g, '');
+}
+
+/**
+ * True when the raw query string of `url` names a credential parameter. Reads the URL
+ * itself, not `request.query`, which only routes with a query schema would have parsed
+ * the same way (and 404s not at all).
+ */
+export function hasKeyInQuery(url: string): boolean {
+  const start = url.indexOf('?');
+  if (start === -1) return false;
+  for (const pair of url.slice(start + 1).split('&')) {
+    const end = pair.indexOf('=');
+    if (KEY_QUERY_PARAMETERS.has(normaliseParameterName(end === -1 ? pair : pair.slice(0, end)))) return true;
+  }
+  return false;
+}
 
 const ONE_YEAR_SECONDS = 31_536_000;
 
@@ -46,9 +92,10 @@ function anonymous(ip: string): Principal {
 }
 
 /**
- * Adds the HTTPS requirement (every route) and authentication (routes with a `scope`):
- * HTTPS first, so a key sent over plain HTTP is refused before it is even read; then
- * no key in the query string; then the key itself and the route's scope.
+ * Adds the HTTPS requirement and the ban on keys in URLs (every route, unknown ones
+ * included) and authentication (routes with a `scope`): HTTPS first, so a key sent over
+ * plain HTTP is refused before it is even read; then no key in the query string; then
+ * the key itself and the route's scope.
  */
 export function registerAuth(app: FastifyInstance, config: Config, authenticator: Authenticator): void {
   /** Everything up to the key itself; returns the key to check, or undefined when done. */
@@ -56,11 +103,10 @@ export function registerAuth(app: FastifyInstance, config: Config, authenticator
     if (request.protocol.toLowerCase() === 'https') reply.header('strict-transport-security', `max-age=${ONE_YEAR_SECONDS}; includeSubDomains`);
     else if (config.requireHttps) throw new ApiError('HTTPS_REQUIRED', 'This server accepts requests over HTTPS only.');
 
-    if (!request.routeOptions.config.scope) return undefined;
-    const query = request.query as Record<string, unknown> | undefined;
-    if (query && KEY_QUERY_PARAMETERS.some((name) => name in query)) {
+    if (hasKeyInQuery(request.url)) {
       throw new ApiError('API_KEY_IN_QUERY', 'Send the API key in the Authorization or x-api-key header, never in the URL.');
     }
+    if (!request.routeOptions.config.scope) return undefined;
     if (!config.auth.enabled) {
       request.principal = anonymous(request.ip);
       return undefined;
