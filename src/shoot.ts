@@ -62,7 +62,13 @@ export async function shoot(config: Config, target: string, flags: Flags): Promi
   const policy = policyFromConfig(config);
   if (options.target.kind === 'url') await assertTargetAllowed(policy, options.target.url);
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-  const browsers = new BrowserManager({ executablePath: findChromium(config.chromiumPath), maxCaptures: 1, logger });
+  const browsers = new BrowserManager({
+    executablePath: findChromium(config.chromiumPath),
+    maxCaptures: 1,
+    logger,
+    sandbox: config.chromiumSandbox,
+    chromiumUser: config.chromiumUser,
+  });
   await browsers.start();
   const pool = new WarmPool(browsers, { maxContexts: 1, maxUses: 1, idleTimeoutMs: 60_000, maxHeapBytes: Infinity, policy }, logger);
   try {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startFixtureSite, type FixtureSite } from './helpers/fixture-site.js';
-import { startPageShot, type Reply, type TestServer } from './helpers/harness.js';
+import { assertErrorShape } from './helpers/assertions.js';
+import { startPageShot, type TestServer } from './helpers/harness.js';
 
 /** A loopback port nothing listens on. */
 async function closedPort(): Promise<number> {
@@ -11,19 +12,6 @@ async function closedPort(): Promise<number> {
   const { port } = server.address() as net.AddressInfo;
   await new Promise((resolve) => server.close(resolve));
   return port;
-}
-
-/** Every error body has exactly the shared shape, with the request id of the response. */
-function assertErrorShape(reply: Reply, status: number, code: string): Record<string, unknown> {
-  assert.equal(reply.status, status, reply.body.toString());
-  const body = reply.json;
-  assert.ok(body, 'the error is JSON');
-  assert.equal(body.code, code);
-  assert.equal(typeof body.error, 'string');
-  assert.equal(body.requestId, reply.headers['x-request-id']);
-  const text = reply.body.toString();
-  assert.doesNotMatch(text, /\/work\/|node_modules|\bat .*\(/, 'no paths or stack frames');
-  return body;
 }
 
 describe('screenshot errors', () => {

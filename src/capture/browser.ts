@@ -3,6 +3,7 @@ import { chromium, type Browser } from 'playwright-core';
 import type { Logger } from 'pino';
 import { GuardProxy } from '../netguard/guard-proxy.js';
 import { denyAllPolicy } from '../netguard/network-policy.js';
+import { lookupUser, runningAsRoot, writeUnprivilegedLauncher, type SandboxMode } from './sandbox.js';
 
 /**
  * Flags every launch needs. The networking ones keep Chromium from phoning home, which
@@ -10,7 +11,6 @@ import { denyAllPolicy } from '../netguard/network-policy.js';
  * crashes where /dev/shm is small (containers).
  */
 export const CHROMIUM_ARGS = [
-  '--no-sandbox',
   '--disable-gpu',
   '--disable-quic',
   '--no-first-run',
@@ -37,6 +37,23 @@ export interface BrowserHandle {
 }
 
 export type BrowserState = 'starting' | 'running' | 'restarting' | 'stopped';
+
+/** Settings of the browser manager. */
+export interface BrowserManagerOptions {
+  executablePath: string;
+  maxCaptures: number;
+  logger: Logger;
+  /** Chromium's own sandbox: `auto` falls back to none (loudly) where it cannot start. */
+  sandbox?: SandboxMode;
+  /** The user Chromium runs as when PageShot runs as root (default `nobody`). */
+  chromiumUser?: string;
+}
+
+/** The binary to start and whether to ask for the sandbox. */
+interface LaunchPlan {
+  executablePath: string;
+  sandbox: boolean;
+}
 
 interface Generation {
   handle: BrowserHandle;
@@ -65,10 +82,16 @@ export class BrowserManager extends EventEmitter {
   recycles = 0;
   capturesServed = 0;
 
-  constructor(
-    private readonly options: { executablePath: string; maxCaptures: number; logger: Logger },
-  ) {
+  /** How Chromium is started, decided at the first launch and kept for relaunches. */
+  private plan: LaunchPlan | undefined;
+
+  constructor(private readonly options: BrowserManagerOptions) {
     super();
+  }
+
+  /** True when Chromium runs with its own sandbox (undefined before the first launch). */
+  get sandboxed(): boolean | undefined {
+    return this.plan?.sandbox;
   }
 
   /** Launches the first browser; start-up fails if Chromium cannot start. */
@@ -163,15 +186,7 @@ export class BrowserManager extends EventEmitter {
   private async launch(): Promise<Generation> {
     // Traffic outside every context (there should be none) meets a proxy that refuses all.
     this.denyAll ??= await GuardProxy.start(denyAllPolicy());
-    const browser = await chromium.launch({
-      executablePath: this.options.executablePath,
-      args: [...CHROMIUM_ARGS, `--proxy-server=${this.denyAll.url}`, '--proxy-bypass-list=<-loopback>'],
-      // PageShot closes the browser itself, last, during graceful shutdown.
-      handleSIGINT: false,
-      handleSIGTERM: false,
-      handleSIGHUP: false,
-      timeout: 30_000,
-    });
+    const browser = await this.launchPlanned(this.denyAll.url);
     const session = await browser.newBrowserCDPSession();
     const info = (await session.send('Browser.getVersion')) as { userAgent: string; product: string };
     await session.detach();
@@ -186,6 +201,61 @@ export class BrowserManager extends EventEmitter {
     this.current = generation;
     this.options.logger.info({ generation: handle.generation, version: handle.version }, 'browser started');
     return generation;
+  }
+
+  /** Launches with the plan of the first launch, deciding it (sandbox or not) then. */
+  private async launchPlanned(denyAllProxy: string): Promise<Browser> {
+    if (this.plan) return this.launchWith(this.plan, denyAllProxy);
+    const { mode, plan } = this.firstPlan();
+    try {
+      const browser = await this.launchWith(plan, denyAllProxy);
+      this.plan = plan;
+      return browser;
+    } catch (error) {
+      if (!plan.sandbox || mode === 'on') throw error;
+      this.options.logger.warn(
+        { err: error },
+        "CHROMIUM'S SANDBOX COULD NOT START: running pages WITHOUT it. A renderer exploit would run with PageShot's " +
+          'rights. Allow unprivileged user namespaces, or set PAGESHOT_CHROMIUM_SANDBOX=off to silence this.',
+      );
+      const fallback = { ...plan, sandbox: false };
+      const browser = await this.launchWith(fallback, denyAllProxy);
+      this.plan = fallback;
+      return browser;
+    }
+  }
+
+  /**
+   * The first launch's plan: as root, Chromium runs as an unprivileged user through a
+   * launcher (it refuses to sandbox itself as root); the sandbox is asked for unless off.
+   */
+  private firstPlan(): { mode: SandboxMode; plan: LaunchPlan } {
+    const mode = this.options.sandbox ?? 'auto';
+    if (!runningAsRoot()) return { mode, plan: { executablePath: this.options.executablePath, sandbox: mode !== 'off' } };
+    const name = this.options.chromiumUser ?? 'nobody';
+    const user = lookupUser(name);
+    if (!user) {
+      if (mode === 'on') throw new Error(`PAGESHOT_CHROMIUM_SANDBOX=on needs the user "${name}" (PAGESHOT_CHROMIUM_USER) to run Chromium as.`);
+      this.options.logger.warn(
+        `PageShot runs as root and the user "${name}" (PAGESHOT_CHROMIUM_USER) does not exist: Chromium runs as root WITHOUT its sandbox.`,
+      );
+      return { mode, plan: { executablePath: this.options.executablePath, sandbox: false } };
+    }
+    return { mode, plan: { executablePath: writeUnprivilegedLauncher(this.options.executablePath, user), sandbox: mode !== 'off' } };
+  }
+
+  private launchWith(plan: LaunchPlan, denyAllProxy: string): Promise<Browser> {
+    return chromium.launch({
+      executablePath: plan.executablePath,
+      // Without the sandbox, Playwright adds --no-sandbox itself.
+      chromiumSandbox: plan.sandbox,
+      args: [...CHROMIUM_ARGS, `--proxy-server=${denyAllProxy}`, '--proxy-bypass-list=<-loopback>'],
+      // PageShot closes the browser itself, last, during graceful shutdown.
+      handleSIGINT: false,
+      handleSIGTERM: false,
+      handleSIGHUP: false,
+      timeout: 30_000,
+    });
   }
 
   private onDisconnected(generation: Generation): void {

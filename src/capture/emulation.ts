@@ -4,22 +4,11 @@ import type { PooledContext } from './pooled-context.js';
 const TRANSPARENT = { r: 0, g: 0, b: 0, a: 0 };
 
 /**
- * Makes the page's default background transparent for the capture that follows, when
- * the caller asked for it. Undone by `clearTransparentBackground` right after capture.
- */
-export async function setTransparentBackground(pooled: PooledContext): Promise<void> {
-  await pooled.cdp.send('Emulation.setDefaultBackgroundColorOverride', { color: TRANSPARENT });
-}
-
-/** Removes the override, so the page's white default is back for the next capture. */
-export async function clearTransparentBackground(pooled: PooledContext): Promise<void> {
-  await pooled.cdp.send('Emulation.setDefaultBackgroundColorOverride', {});
-}
-
-/**
  * Sets every per-capture override on the page: viewport and scale, colour scheme,
- * User-Agent and extra headers. Each is set on every capture, to the
- * caller's value or the default, so nothing one capture asked for reaches the next.
+ * User-Agent, extra headers and the default background. Each is set on every capture, to
+ * the caller's value or the default, before the target loads, so nothing one capture
+ * asked for reaches the next. (Setting the transparent background only around the
+ * screenshot and clearing it after raced the next capture's first frame under load.)
  */
 export async function applyEmulation(pooled: PooledContext, options: CaptureOptions): Promise<void> {
   const { cdp, page, browser } = pooled;
@@ -35,6 +24,7 @@ export async function applyEmulation(pooled: PooledContext, options: CaptureOpti
       features: [{ name: 'prefers-color-scheme', value: options.darkMode ? 'dark' : 'light' }],
     }),
     cdp.send('Emulation.setUserAgentOverride', { userAgent: options.userAgent ?? browser.userAgent }),
+    cdp.send('Emulation.setDefaultBackgroundColorOverride', options.omitBackground ? { color: TRANSPARENT } : {}),
     page.setExtraHTTPHeaders(options.headers ?? {}),
   ]);
 }

@@ -12,6 +12,8 @@ export interface CaptureResult {
   contentType: string;
   /** Milliseconds from taking a context to having the image. */
   renderMs: number;
+  /** True when the page or element was taller or larger than the caps and was cut. */
+  truncated: boolean;
 }
 
 const CONTENT_TYPES = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' } as const;
@@ -23,7 +25,32 @@ const REUSABLE_AFTER: ReadonlySet<ErrorCode> = new Set([
   'SELECTOR_NOT_FOUND',
   'SCRIPT_FAILED',
   'VALIDATION_ERROR',
+  'TARGET_IS_DOWNLOAD',
 ]);
+
+/** How long a failed capture waits to learn whether its renderer crashed. */
+const CRASH_PROBE_MS = 1_000;
+
+/**
+ * Whether a capture failed because its renderer died. A renderer killed mid-navigation
+ * (out of memory) first shows as an aborted navigation; Playwright's 'crash' event may
+ * come a moment later, so a failure that is not already explained asks the page once.
+ */
+async function crashedUnder(error: unknown, pooled: PooledContext | undefined): Promise<boolean> {
+  if (!pooled || error instanceof ApiError || pooled.closed) return pooled?.crashed ?? false;
+  if (pooled.crashed) return true;
+  let timer: NodeJS.Timeout | undefined;
+  const probe = pooled.page.evaluate('0').then(
+    () => false,
+    (failure: unknown) => failure instanceof Error && /crash/i.test(failure.message),
+  );
+  const patience = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), CRASH_PROBE_MS);
+  });
+  const answer = await Promise.race([probe, patience]);
+  clearTimeout(timer);
+  return answer || pooled.crashed;
+}
 
 /**
  * Runs one capture for one caller under a hard deadline. When the deadline passes, the
@@ -42,47 +69,68 @@ export class CaptureEngine {
    * authentication). `allowedHosts`, the key's own host list, narrows what the page may
    * load.
    */
-  async capture(caller: string, options: CaptureOptions, allowedHosts: readonly string[] = []): Promise<CaptureResult> {
+  async capture(
+    caller: string,
+    options: CaptureOptions,
+    allowedHosts: readonly string[] = [],
+    signal?: AbortSignal,
+  ): Promise<CaptureResult> {
     const started = Date.now();
     const deadline = started + options.timeout;
     let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<never>((_, reject) => {
+    let onAbort: (() => void) | undefined;
+    // Ends the capture early: its deadline passed, or the client that asked went away.
+    const cutShort = new Promise<never>((_, reject) => {
       timer = setTimeout(
         () => reject(new ApiError('RENDER_TIMEOUT', `The page did not finish rendering within ${options.timeout} ms.`)),
         options.timeout,
       );
+      onAbort = () => reject(new ApiError('CLIENT_CLOSED_REQUEST', 'The client went away.'));
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
     });
     const lease: { pooled?: PooledContext; settled?: boolean } = {};
     let reusable = false;
     try {
       const work = this.pool.acquire(caller, options.fresh, allowedHosts).then((acquired) => {
         if (lease.settled) {
-          // The deadline passed while waiting for a context: give it straight back.
-          this.pool.release(acquired, true);
+          // The deadline passed while waiting for a context: give it straight back
+          // (a fresh one was meant to be thrown away, so it is).
+          this.pool.release(acquired, !options.fresh);
           throw new Error('capture abandoned after its deadline');
         }
         lease.pooled = acquired;
-        return renderAndCapture(acquired, options, this.limits, deadline);
+        // A crashed renderer answers nothing more: end at once, not at the deadline.
+        return Promise.race([renderAndCapture(acquired, options, this.limits, deadline), acquired.interruption()]);
       });
       work.catch(() => undefined); // it may settle after the deadline already answered
-      const image = await Promise.race([work, expired]);
+      const { image, truncated } = await Promise.race([work, cutShort]);
       // A fresh context was asked for as a throwaway: keeping it would only cost a reset.
-      reusable = !options.fresh;
-      return { image, contentType: CONTENT_TYPES[options.format], renderMs: Date.now() - started };
+      // A transparent one is not kept either: under load, the next capture in the same
+      // page could still come out transparent after the override was cleared.
+      reusable = !options.fresh && !options.omitBackground;
+      return { image, truncated, contentType: CONTENT_TYPES[options.format], renderMs: Date.now() - started };
     } catch (error) {
-      const apiError = this.toApiError(error, lease.pooled);
-      reusable = !options.fresh && REUSABLE_AFTER.has(apiError.code);
+      const apiError = this.toApiError(error, lease.pooled, await crashedUnder(error, lease.pooled));
+      reusable = !options.fresh && !options.omitBackground && REUSABLE_AFTER.has(apiError.code);
       throw apiError;
     } finally {
       clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
       lease.settled = true;
       if (lease.pooled) this.pool.release(lease.pooled, reusable);
     }
   }
 
-  private toApiError(error: unknown, pooled: PooledContext | undefined): ApiError {
+  private toApiError(error: unknown, pooled: PooledContext | undefined, crashed: boolean): ApiError {
     if (error instanceof ApiError) return error;
     const message = error instanceof Error ? error.message : String(error);
+    if (pooled?.mainDocumentBlock?.refused) {
+      return new ApiError('TARGET_FORBIDDEN', `The page navigated to a target that is not allowed: ${pooled.mainDocumentBlock.refused}.`);
+    }
+    if (crashed) {
+      return new ApiError('PAGE_CRASHED', 'The page crashed the browser tab rendering it (most often: it ran out of memory).');
+    }
     if (pooled && !pooled.browser.browser.isConnected()) {
       return new ApiError('BROWSER_CRASHED', 'The browser stopped during this capture; it is being restarted.', {
         retryAfter: 1,

@@ -4,6 +4,24 @@ import { ApiError } from '../errors.js';
 
 const shortText = (maxLength: number, description: string) => Type.String({ minLength: 1, maxLength, description });
 
+/**
+ * An HTTP field value as a browser may send it: no control characters but HTAB
+ * (RFC 9110 §5.5). CR, LF and NUL would otherwise reach Chromium, which refuses them
+ * in the middle of a capture.
+ */
+const FIELD_VALUE = '^[^\\u0000-\\u0008\\u000A-\\u001F\\u007F]*$';
+/** A CSS selector: any text but NUL, which no selector grammar accepts. */
+const SELECTOR_TEXT = '^[^\\u0000]*$';
+/** An RFC 9110 token: header names and cookie names. */
+const TOKEN = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
+/** A cookie value or path: no control characters and no `;`, which would end the cookie. */
+const COOKIE_TEXT = '^[^\\u0000-\\u001F\\u007F;]*$';
+/** A cookie domain: host name labels, an optional leading dot. */
+const COOKIE_DOMAIN = '^\\.?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$';
+/** 9999-12-31T23:59:59Z: later expiry times overflow the browser's cookie time. */
+const MAX_COOKIE_EXPIRES = 253_402_300_799;
+const selectorText = (description: string) => Type.String({ minLength: 1, maxLength: 1024, pattern: SELECTOR_TEXT, description });
+
 /** Options that can be written as query parameters (GET) as well as JSON (POST). */
 function scalarOptions(limits: CaptureLimits) {
   return {
@@ -16,14 +34,16 @@ function scalarOptions(limits: CaptureLimits) {
     fullPage: Type.Boolean({ default: false }),
     format: Type.Union([Type.Literal('png'), Type.Literal('jpeg'), Type.Literal('webp')], { default: 'png' }),
     quality: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
-    selector: Type.Optional(shortText(1024, 'CSS selector of the one element to capture')),
+    selector: Type.Optional(selectorText('CSS selector of the one element to capture')),
     waitUntil: Type.Union([Type.Literal('load'), Type.Literal('domcontentloaded'), Type.Literal('networkidle')], { default: 'load' }),
-    waitForSelector: Type.Optional(shortText(1024, 'CSS selector to wait for before capturing')),
+    waitForSelector: Type.Optional(selectorText('CSS selector to wait for before capturing')),
     delay: Type.Integer({ minimum: 0, maximum: limits.maxDelayMs, default: 0 }),
     timeout: Type.Integer({ minimum: 1000, maximum: limits.maxTimeoutMs, default: limits.defaultTimeoutMs }),
     darkMode: Type.Boolean({ default: false }),
     omitBackground: Type.Boolean({ default: false }),
-    userAgent: Type.Optional(shortText(1024, 'User-Agent for every request the page makes')),
+    userAgent: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 1024, pattern: FIELD_VALUE, description: 'User-Agent for every request the page makes' }),
+    ),
     // Character caps here; the byte caps are checked after parsing (toCaptureOptions).
     css: Type.Optional(shortText(limits.maxScriptBytes, 'style sheet added before capture')),
     js: Type.Optional(shortText(limits.maxScriptBytes, 'script run in the page before capture')),
@@ -35,14 +55,14 @@ const HeaderName = Type.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$" 
 
 const CookieSchema = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 256 }),
-    value: Type.String({ maxLength: 4096 }),
-    domain: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
-    path: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+    name: Type.String({ minLength: 1, maxLength: 256, pattern: TOKEN }),
+    value: Type.String({ maxLength: 4096, pattern: COOKIE_TEXT }),
+    domain: Type.Optional(Type.String({ minLength: 1, maxLength: 253, pattern: COOKIE_DOMAIN })),
+    path: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, pattern: `^/${COOKIE_TEXT.slice(1)}` })),
     secure: Type.Optional(Type.Boolean()),
     httpOnly: Type.Optional(Type.Boolean()),
     sameSite: Type.Optional(Type.Union([Type.Literal('Strict'), Type.Literal('Lax'), Type.Literal('None')])),
-    expires: Type.Optional(Type.Integer({ minimum: 0, description: 'Unix time in seconds' })),
+    expires: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_COOKIE_EXPIRES, description: 'Unix time in seconds' })),
   },
   { additionalProperties: false },
 );
@@ -53,7 +73,10 @@ export function captureBodySchema(limits: CaptureLimits) {
     {
       ...scalarOptions(limits),
       headers: Type.Optional(
-        Type.Record(HeaderName, Type.String({ maxLength: 8192 }), { maxProperties: limits.maxHeaders, additionalProperties: false }),
+        Type.Record(HeaderName, Type.String({ maxLength: 8192, pattern: FIELD_VALUE }), {
+          maxProperties: limits.maxHeaders,
+          additionalProperties: false,
+        }),
       ),
       cookies: Type.Optional(Type.Array(CookieSchema, { maxItems: limits.maxCookies })),
     },
@@ -115,6 +138,8 @@ export function toCaptureOptions(request: CaptureRequest, limits: CaptureLimits)
     throw new ApiError('VALIDATION_ERROR', '"selector" and "fullPage" cannot be combined.', { extras: { field: 'selector' } });
   }
   const target: CaptureTarget = html !== undefined ? { kind: 'html', html } : { kind: 'url', url: parseTargetUrl(url!) };
+  checkHeaderNames(rest.headers);
+  rest.cookies?.forEach((cookie, index) => checkCookie(cookie, index, target));
   const lossy = rest.format !== 'png';
   return { ...rest, target, quality: lossy ? (quality ?? DEFAULT_QUALITY) : undefined };
 }
@@ -130,4 +155,49 @@ function parseTargetUrl(raw: string): URL {
     throw new ApiError('VALIDATION_ERROR', '"url" must use http or https.', { extras: { field: 'url' } });
   }
   return url;
+}
+
+/**
+ * Headers a caller may not set: they describe the connection or the message framing,
+ * which belong to the browser (and to PageShot's guard proxy), not to the page. Chromium
+ * refuses most of them mid-capture; the rest would confuse the proxy.
+ */
+const FORBIDDEN_HEADERS = new Set(['host', 'content-length', 'connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
+
+function checkHeaderNames(headers: Record<string, string> | undefined): void {
+  for (const name of Object.keys(headers ?? {})) {
+    const lower = name.toLowerCase();
+    if (FORBIDDEN_HEADERS.has(lower) || lower.startsWith('proxy-')) {
+      throw new ApiError('VALIDATION_ERROR', `The header "${name}" is set by the browser and may not be overridden.`, {
+        extras: { field: `headers/${name}` },
+      });
+    }
+  }
+}
+
+type Cookie = NonNullable<CaptureRequest['cookies']>[number];
+
+/** The cookie rules a schema cannot express (RFC 6265bis prefixes, numeric domains, html targets). */
+function checkCookie(cookie: Cookie, index: number, target: CaptureTarget): void {
+  const invalid = (field: string, message: string) =>
+    new ApiError('VALIDATION_ERROR', `"cookies[${index}]": ${message}`, { extras: { field: `cookies/${index}/${field}` } });
+  if (cookie.domain === undefined && target.kind === 'html') throw invalid('domain', 'a "domain" is needed when capturing html.');
+  const domain = cookie.domain?.replace(/^\./, '');
+  // All-numeric labels are an IPv4 address, which a cookie can name only whole and without a dot.
+  if (domain !== undefined && /^[0-9.]+$/.test(domain) && (cookie.domain!.startsWith('.') || !isIPv4(domain))) {
+    throw invalid('domain', 'a numeric domain must be a whole IPv4 address without a leading dot.');
+  }
+  const name = cookie.name.toLowerCase();
+  const secureTarget = target.kind === 'url' && target.url.protocol === 'https:';
+  const secure = cookie.secure ?? (cookie.domain === undefined && secureTarget);
+  if ((name.startsWith('__secure-') || name.startsWith('__host-')) && !secure) {
+    throw invalid('secure', 'cookies named __Secure- or __Host- must be secure (an https target, or "secure": true).');
+  }
+  if (name.startsWith('__host-') && cookie.domain !== undefined) throw invalid('domain', '__Host- cookies may not have a domain.');
+  if (name.startsWith('__host-') && (cookie.path ?? '/') !== '/') throw invalid('path', '__Host- cookies must have the path "/".');
+}
+
+function isIPv4(text: string): boolean {
+  const parts = text.split('.');
+  return parts.length === 4 && parts.every((part) => /^\d{1,3}$/.test(part) && Number(part) <= 255);
 }

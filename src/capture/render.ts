@@ -1,16 +1,17 @@
 import type { CaptureLimits } from '../config.js';
 import { ApiError } from '../errors.js';
-import { REFUSED_HEADER, UPSTREAM_ERROR_HEADER } from '../netguard/guard-proxy.js';
-import { applyEmulation, clearTransparentBackground, setTransparentBackground } from './emulation.js';
+import { REFUSED_HEADER, UPSTREAM_ERROR_HEADER } from '../netguard/guard-headers.js';
+import { planClip } from './clip.js';
+import { applyEmulation } from './emulation.js';
 import type { CaptureOptions } from './options.js';
 import type { PooledContext } from './pooled-context.js';
+import { assertSelectorsValid, waitForVisible } from './selectors.js';
+import { addUserStyle, runUserScript } from './user-script.js';
 
-interface Clip {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-  scale: number;
+/** An encoded image, and whether a cap cut the page or element it shows. */
+export interface RenderedImage {
+  image: Buffer;
+  truncated: boolean;
 }
 
 /** Chromium's errors for a proxy that refused or could not make a connection. */
@@ -30,41 +31,84 @@ export async function renderAndCapture(
   options: CaptureOptions,
   limits: CaptureLimits,
   deadline: number,
-): Promise<Buffer> {
+): Promise<RenderedImage> {
   const { page } = pooled;
   const started = Date.now();
+  pooled.mainDocumentBlock = undefined;
+  await assertSelectorsValid(pooled, options);
   await applyEmulation(pooled, options);
   if (options.cookies?.length) await addCookies(pooled, options);
   await navigate(pooled, options, deadline);
-  if (options.waitForSelector !== undefined) {
-    await page.waitForSelector(options.waitForSelector, { state: 'visible', timeout: remaining(deadline) });
-  }
-  if (options.css !== undefined) await page.addStyleTag({ content: options.css });
-  if (options.js !== undefined) await runScript(pooled, options.js);
+  if (options.waitForSelector !== undefined) await waitForVisible(pooled, options.waitForSelector, remaining(deadline));
+  if (options.css !== undefined) await addUserStyle(pooled, options.css);
+  if (options.js !== undefined) await runUserScript(pooled, options.js);
   if (options.delay > 0) await new Promise((resolve) => setTimeout(resolve, options.delay));
-  if (page.mainFrame().url().startsWith('chrome-error://')) {
+  assertShowsTarget(pooled, started);
+  const rendered = await screenshotSettled(pooled, options, limits, deadline, started);
+  // The page may have navigated (a timer, a meta refresh) while the picture was taken.
+  assertShowsTarget(pooled, started);
+  return rendered;
+}
+
+/** Errors of a step that ran while the page navigated away under it. */
+const NAVIGATED_UNDER_US = /Execution context was destroyed|Cannot find context with specified id|frame (was|got) detached/i;
+
+/**
+ * Takes the picture; when the page navigated by itself in the middle of it (a meta
+ * refresh, a script's `location`), waits for the new document to load, holds it to the
+ * same rules, and takes the picture once more.
+ */
+async function screenshotSettled(
+  pooled: PooledContext,
+  options: CaptureOptions,
+  limits: CaptureLimits,
+  deadline: number,
+  since: number,
+): Promise<RenderedImage> {
+  try {
+    return await screenshot(pooled, options, limits);
+  } catch (error) {
+    if (!(error instanceof Error) || !NAVIGATED_UNDER_US.test(error.message)) throw error;
+    await pooled.page.waitForLoadState('load', { timeout: remaining(deadline) });
+    assertShowsTarget(pooled, since);
+    return screenshot(pooled, options, limits);
+  }
+}
+
+/**
+ * Refuses to return a picture of anything but the target: Chromium's own error page, or
+ * the guard's answer to a page-initiated navigation to a refused or unreachable address.
+ */
+function assertShowsTarget(pooled: PooledContext, since: number): void {
+  const block = pooled.mainDocumentBlock;
+  if (block?.refused) throw new ApiError('TARGET_FORBIDDEN', `The page navigated to a target that is not allowed: ${block.refused}.`);
+  if (block?.unreachable) throw navigationFailed(block.unreachable);
+  if (pooled.page.mainFrame().url().startsWith('chrome-error://')) {
     throw (
-      refusedNavigation(pooled, started) ??
-      unreachedNavigation(pooled, started) ??
+      refusedNavigation(pooled, since) ??
+      unreachedNavigation(pooled, since) ??
       new ApiError('NAVIGATION_FAILED', 'The page navigated to an address that could not be loaded.')
     );
   }
-  return screenshot(pooled, options, limits);
 }
 
+/**
+ * Adds the caller's cookies. The schema and toCaptureOptions check them first; anything
+ * the browser still refuses is the caller's cookie, not our failure.
+ */
 async function addCookies(pooled: PooledContext, options: CaptureOptions): Promise<void> {
   const targetUrl = options.target.kind === 'url' ? options.target.url.href : undefined;
-  const cookies = (options.cookies ?? []).map((cookie, index) => {
-    if (cookie.domain !== undefined) return { ...cookie, path: cookie.path ?? '/' };
-    if (targetUrl === undefined) {
-      throw new ApiError('VALIDATION_ERROR', `"cookies[${index}]" needs a "domain" when capturing html.`, {
-        extras: { field: `cookies/${index}/domain` },
-      });
-    }
+  const cookies = (options.cookies ?? []).map((cookie) => {
+    if (cookie.domain !== undefined || targetUrl === undefined) return { ...cookie, path: cookie.path ?? '/' };
     const { path, ...rest } = cookie;
     return path === undefined ? { ...rest, url: targetUrl } : { ...rest, url: new URL(path, targetUrl).href };
   });
-  await pooled.context.addCookies(cookies);
+  try {
+    await pooled.context.addCookies(cookies);
+  } catch (error) {
+    if (pooled.closed || !(error instanceof Error) || !/cookie/i.test(error.message)) throw error;
+    throw new ApiError('VALIDATION_ERROR', 'The browser refused one of the "cookies".', { extras: { field: 'cookies' } });
+  }
 }
 
 async function navigate(pooled: PooledContext, options: CaptureOptions, deadline: number): Promise<void> {
@@ -79,10 +123,7 @@ async function navigate(pooled: PooledContext, options: CaptureOptions, deadline
   try {
     response = await page.goto(options.target.url.href, { waitUntil, timeout: remaining(deadline) });
   } catch (error) {
-    // Chromium names a refused or failed proxy connection vaguely (a tunnel or proxy
-    // error); the guard knows the real cause. Any other error (a certificate, say) stands.
-    const proxyError = error instanceof Error && PROXY_NET_ERRORS.test(error.message);
-    throw (proxyError && (refusedNavigation(pooled, started) ?? unreachedNavigation(pooled, started))) || error;
+    throw navigationError(pooled, error, started);
   }
   const refused = response?.headers()[REFUSED_HEADER];
   if (refused) throw new ApiError('TARGET_FORBIDDEN', `The target is not allowed: ${refused}.`);
@@ -92,6 +133,18 @@ async function navigate(pooled: PooledContext, options: CaptureOptions, deadline
   if (status >= 400) {
     throw new ApiError('NAVIGATION_FAILED', `The target answered HTTP ${status}.`, { extras: { targetStatus: status } });
   }
+}
+
+/** What a failed `goto` means for the caller. */
+function navigationError(pooled: PooledContext, error: unknown, started: number): unknown {
+  const message = error instanceof Error ? error.message : '';
+  if (/Download is starting/i.test(message)) {
+    return new ApiError('TARGET_IS_DOWNLOAD', 'The target answered with a file to download, not a page to render.');
+  }
+  // Chromium names a refused or failed proxy connection vaguely (a tunnel or proxy
+  // error); the guard knows the real cause. Any other error (a certificate, say) stands.
+  if (PROXY_NET_ERRORS.test(message)) return refusedNavigation(pooled, started) ?? unreachedNavigation(pooled, started) ?? error;
+  return error;
 }
 
 /**
@@ -115,26 +168,8 @@ function unreachedNavigation(pooled: PooledContext, since: number): ApiError | u
   return failure && navigationFailed(failure.networkError);
 }
 
-async function runScript(pooled: PooledContext, js: string): Promise<void> {
-  try {
-    await pooled.page.evaluate(js);
-  } catch (error) {
-    if (!pooled.page.isClosed() && error instanceof Error && !/Target .*closed/i.test(error.message)) {
-      const reason = error.message.split('\n')[0]?.replace(/^page\.evaluate: /, '').slice(0, 200);
-      throw new ApiError('SCRIPT_FAILED', `The "js" option threw: ${reason}`);
-    }
-    throw error;
-  }
-}
-
-async function screenshot(pooled: PooledContext, options: CaptureOptions, limits: CaptureLimits): Promise<Buffer> {
-  let clip: Clip | undefined;
-  if (options.selector !== undefined) clip = await elementClip(pooled, options.selector);
-  else if (options.fullPage) {
-    // The pixel cap holds for full pages too: a taller page is cut where it is reached.
-    const heightForPixels = Math.floor(limits.maxPixels / (options.width * options.deviceScaleFactor ** 2));
-    clip = await fullPageClip(pooled, options.width, Math.min(limits.maxFullPageHeight, heightForPixels));
-  }
+async function screenshot(pooled: PooledContext, options: CaptureOptions, limits: CaptureLimits): Promise<RenderedImage> {
+  const { clip, truncated } = await planClip(pooled, options, limits);
   const params = {
     format: options.format,
     ...(options.quality !== undefined ? { quality: options.quality } : {}),
@@ -142,12 +177,7 @@ async function screenshot(pooled: PooledContext, options: CaptureOptions, limits
     optimizeForSpeed: true,
     ...(clip ? { clip, captureBeyondViewport: true } : {}),
   };
-  if (options.omitBackground) await setTransparentBackground(pooled);
-  try {
-    return await captureWithRetry(pooled, params);
-  } finally {
-    if (options.omitBackground) await clearTransparentBackground(pooled);
-  }
+  return { image: await captureWithRetry(pooled, params), truncated };
 }
 
 async function captureWithRetry(pooled: PooledContext, params: object): Promise<Buffer> {
@@ -162,31 +192,4 @@ async function captureWithRetry(pooled: PooledContext, params: object): Promise<
     const { data } = (await pooled.cdp.send('Page.captureScreenshot', params)) as { data: string };
     return Buffer.from(data, 'base64');
   }
-}
-
-async function fullPageClip(pooled: PooledContext, width: number, maxHeight: number): Promise<Clip> {
-  const metrics = (await pooled.cdp.send('Page.getLayoutMetrics')) as { cssContentSize: { height: number } };
-  const height = Math.min(Math.max(1, Math.ceil(metrics.cssContentSize.height)), maxHeight);
-  return { x: 0, y: 0, width, height, scale: 1 };
-}
-
-async function elementClip(pooled: PooledContext, selector: string): Promise<Clip> {
-  let box: { x: number; y: number; width: number; height: number } | null;
-  try {
-    box = await pooled.page.evaluate((css) => {
-      const element = document.querySelector(css);
-      if (!element) return null;
-      const rect = element.getBoundingClientRect();
-      return { x: rect.left + window.scrollX, y: rect.top + window.scrollY, width: rect.width, height: rect.height };
-    }, selector);
-  } catch (error) {
-    if (error instanceof Error && /SyntaxError|is not a valid selector/.test(error.message)) {
-      throw new ApiError('VALIDATION_ERROR', '"selector" is not a valid CSS selector.', { extras: { field: 'selector' } });
-    }
-    throw error;
-  }
-  if (!box || box.width < 1 || box.height < 1) {
-    throw new ApiError('SELECTOR_NOT_FOUND', `No visible element matches the selector "${selector.slice(0, 100)}".`);
-  }
-  return { x: box.x, y: box.y, width: box.width, height: box.height, scale: 1 };
 }

@@ -96,7 +96,7 @@ export class WarmPool {
     this.busy.delete(pooled);
     this.browsers.release(pooled.browser);
     pooled.lastUsed = Date.now();
-    const keep = reusable && !pooled.tainted && pooled.uses < this.options.maxUses && this.browsers.state === 'running';
+    const keep = reusable && !pooled.tainted && !pooled.crashed && pooled.uses < this.options.maxUses && this.browsers.state === 'running';
     if (!keep) {
       void pooled.close();
       return;
@@ -137,7 +137,8 @@ export class WarmPool {
       const entry = list?.findLast((candidate) => candidate.pooled.browser.generation === generation);
       if (!entry) return undefined;
       this.remove(entry);
-      if (await entry.ready) return entry.pooled;
+      // A renderer can die while idle (the OOM killer, a crash): such a page answers nothing.
+      if ((await entry.ready) && !entry.pooled.crashed && !entry.pooled.closed) return entry.pooled;
       void entry.pooled.close();
     }
   }

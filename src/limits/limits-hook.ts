@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/principal.js';
 import type { LimitsConfig } from '../config.js';
+import { whenSettled } from '../http/settled.js';
 import { ApiError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { ConcurrencyLimiter } from './concurrency-limiter.js';
@@ -78,7 +79,7 @@ export function registerLimits(
   }
 
   /** The concurrent-capture cap: refuses at once, consuming nothing else. */
-  function takeCaptureSlot(request: FastifyRequest, principal: Principal, concurrent: number): void {
+  function takeCaptureSlot(request: FastifyRequest, reply: FastifyReply, principal: Principal, concurrent: number): void {
     if (!request.routeOptions.config.capture || concurrent <= 0) return;
     if (!concurrency.tryAcquire(principal.caller, concurrent)) {
       metrics.rateLimitRefusals.inc({ policy: 'concurrent' });
@@ -88,6 +89,11 @@ export function registerLimits(
       });
     }
     request.holdsCaptureSlot = true;
+    // Given back when the request is over, however it ends (client gone included).
+    whenSettled(request, reply, () => {
+      request.holdsCaptureSlot = false;
+      concurrency.release(principal.caller);
+    });
   }
 
   // The in-process backend decides synchronously: then no promise is made per request.
@@ -100,7 +106,7 @@ export function registerLimits(
     const policy = policyOf(principal, config.defaults);
     let failure: unknown;
     try {
-      takeCaptureSlot(request, principal, policy.concurrent);
+      takeCaptureSlot(request, reply, principal, policy.concurrent);
       if (decideNow) apply(request, reply, decideNow(principal.caller, policy), policy);
     } catch (error) {
       failure = error;
@@ -110,13 +116,5 @@ export function registerLimits(
     decide(request, principal, policy)
       .then((decision) => apply(request, reply, decision, policy))
       .then(() => done(), done);
-  });
-
-  app.addHook('onResponse', (request, _reply, done) => {
-    if (request.holdsCaptureSlot && request.principal) {
-      request.holdsCaptureSlot = false;
-      concurrency.release(request.principal.caller);
-    }
-    done();
   });
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Admission } from '../admission/admission.js';
 import type { CaptureEngine } from '../capture/engine.js';
-import { captureBodySchema, captureQuerySchema, toCaptureOptions, type CaptureRequest } from '../capture/options.js';
+import { captureBodySchema, captureQuerySchema, toCaptureOptions, type CaptureOptions, type CaptureRequest } from '../capture/options.js';
 import { ApiError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { NetworkPolicy } from '../netguard/network-policy.js';
@@ -26,7 +26,9 @@ export function screenshotRoutes(app: FastifyInstance, deps: ScreenshotRouteDeps
 
   async function handle(request: FastifyRequest, reply: FastifyReply, input: CaptureRequest) {
     const clientGone = new AbortController();
-    reply.raw.once('close', () => clientGone.abort());
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) clientGone.abort();
+    });
     const options = toCaptureOptions(input, config.limits);
     const principal = request.principal!;
     if (options.target.kind === 'url') await assertTargetAllowed(deps.networkPolicy, options.target.url, principal.allowedHosts);
@@ -34,29 +36,38 @@ export function screenshotRoutes(app: FastifyInstance, deps: ScreenshotRouteDeps
       // Raw html could load anything: a key limited to some hosts may not send any.
       throw new ApiError('TARGET_FORBIDDEN', 'This API key may capture only its allowed hosts, not raw html.');
     }
-    // The queue is fair between callers, and a browser context never serves two of them.
-    const caller = principal.caller;
+    // Settling (the key's slot, usage, refunds) waits for this, even if the client is gone.
+    const work = capture(request, options, clientGone.signal);
+    request.work = work;
+    const { result, waitedMs } = await work;
+    if (result.truncated) reply.header('x-pageshot-truncated', 'true');
+    return reply
+      .header('content-type', result.contentType)
+      .header('cache-control', 'no-store')
+      .header('server-timing', `queue;dur=${waitedMs}, render;dur=${result.renderMs}`)
+      .send(result.image);
+  }
+
+  /** Waits for a slot (fair between callers), captures, and records how it went. */
+  async function capture(request: FastifyRequest, options: CaptureOptions, signal: AbortSignal) {
+    const { caller, allowedHosts } = request.principal!;
     const queuedAt = Date.now();
-    const release = await admission.acquire(caller, clientGone.signal);
+    // The queue is fair between callers, and a browser context never serves two of them.
+    const release = await admission.acquire(caller, signal);
     const waitedMs = Date.now() - queuedAt;
     const captureStarted = Date.now();
     try {
-      let result;
-      try {
-        result = await engine.capture(caller, options, principal.allowedHosts);
-      } catch (error) {
-        const failedMs = Date.now() - captureStarted;
-        request.captureFailedMs = failedMs;
-        metrics.captureDuration.observe({ outcome: 'failed' }, failedMs / 1000);
-        throw error;
-      }
+      const result = await engine.capture(caller, options, allowedHosts, signal);
       request.captureStats = { renderMs: result.renderMs, bytes: result.image.length };
       metrics.captureDuration.observe({ outcome: 'succeeded' }, result.renderMs / 1000);
-      return reply
-        .header('content-type', result.contentType)
-        .header('cache-control', 'no-store')
-        .header('server-timing', `queue;dur=${waitedMs}, render;dur=${result.renderMs}`)
-        .send(result.image);
+      return { result, waitedMs };
+    } catch (error) {
+      const failedMs = Date.now() - captureStarted;
+      if (error instanceof ApiError) request.errorCode = error.code;
+      // A capture cut short because its client left did not fail: it was abandoned.
+      if (request.errorCode !== 'CLIENT_CLOSED_REQUEST') request.captureFailedMs = failedMs;
+      metrics.captureDuration.observe({ outcome: 'failed' }, failedMs / 1000);
+      throw error;
     } finally {
       release();
     }

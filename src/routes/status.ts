@@ -45,6 +45,7 @@ export function statusRoutes(app: FastifyInstance, deps: StatusRouteDeps): void 
         capturesServed: browsers.capturesServed,
         restarts: browsers.crashes + browsers.recycles,
         crashes: browsers.crashes,
+        sandbox: browsers.sandboxed === undefined ? null : browsers.sandboxed ? 'on' : 'off',
       },
       pool: pool.stats(),
     };

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ErrorCode } from '../errors.js';
+import { whenSettled } from '../http/settled.js';
 import type { LimitBackend } from '../limits/policy.js';
 import type { UsageOutcome, UsageRecorder } from './usage-recorder.js';
 
@@ -44,15 +45,19 @@ function outcomeOf(capture: boolean, code: ErrorCode | undefined, stats: { rende
  * Requests refused before authentication are not counted against any key.
  */
 export function registerUsageAccounting(app: FastifyInstance, deps: { recorder: UsageRecorder; backend: LimitBackend }): void {
-  app.addHook('onResponse', (request, _reply, done) => {
+  app.addHook('onRequest', (request, reply, done) => {
     const principal = request.principal;
     if (principal) {
-      const capture = request.routeOptions.config.capture === true;
-      const subject = principal.keyId ?? principal.caller;
-      deps.recorder.record(subject, outcomeOf(capture, request.errorCode, request.captureStats, request.captureFailedMs));
-      if (request.limitDecision?.daily && request.errorCode && REFUNDED_CODES.has(request.errorCode)) {
-        deps.backend.refundDaily(principal.caller).catch((error: unknown) => request.log.error({ err: error }, 'could not refund the daily quota'));
-      }
+      // Settled once the answer is sent or the client is gone, and the capture is over.
+      whenSettled(request, reply, (aborted) => {
+        const capture = request.routeOptions.config.capture === true;
+        const subject = principal.keyId ?? principal.caller;
+        const code = request.errorCode ?? (aborted && !request.captureStats ? 'CLIENT_CLOSED_REQUEST' : undefined);
+        deps.recorder.record(subject, outcomeOf(capture, code, request.captureStats, request.captureFailedMs));
+        if (request.limitDecision?.daily && code && REFUNDED_CODES.has(code)) {
+          deps.backend.refundDaily(principal.caller).catch((error: unknown) => request.log.error({ err: error }, 'could not refund the daily quota'));
+        }
+      });
     }
     done();
   });

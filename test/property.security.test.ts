@@ -1,0 +1,175 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
+import { startFixtureSite, type FixtureSite } from './helpers/fixture-site.js';
+import { startPageShot, type Reply, type TestServer } from './helpers/harness.js';
+
+const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp']);
+
+/**
+ * The one promise every answer keeps: an image, or a JSON error in the shared shape with
+ * a stable code — and never a 500, which would mean PageShot failed on input that is the
+ * caller's or the page's, not ours.
+ */
+function assertKeepsPromise(reply: Reply, input: unknown): void {
+  const context = JSON.stringify(input).slice(0, 600);
+  if (reply.status === 200) {
+    assert.ok(IMAGE_TYPES.has(String(reply.headers['content-type'])), `200 without an image for ${context}`);
+    return;
+  }
+  assert.notEqual(reply.status, 500, `500 ${reply.body.toString().slice(0, 300)} for ${context}`);
+  assert.ok(reply.json, `a non-JSON error for ${context}`);
+  assert.equal(typeof reply.json.code, 'string');
+  assert.equal(typeof reply.json.error, 'string');
+  assert.equal(reply.json.requestId, reply.headers['x-request-id']);
+}
+
+/** Any JSON value, small. */
+const anyJson = fc.jsonValue({ maxDepth: 2 });
+
+/** Strings a hostile caller likes: control characters, quotes, selectors, huge numbers as text. */
+const nastyString = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  fc.string({ unit: 'binary', maxLength: 40 }),
+  fc.constantFrom('', ' ', '\r\n', '\u0000', '::-p(', 'internal:text="x"', 'a'.repeat(2000), '1e400', '-0', '__Host-x', '..', '.0.0.1'),
+);
+
+/** Text for header values, cookie values and the User-Agent: plain, or with the characters that break HTTP. */
+const fieldText = fc.oneof(fc.constantFrom('plain', 'a\r\nInjected: 1', 'x\u0000y', 'tab\tok', 'é', 'semi;colon', ''), nastyString);
+
+/** Header names a browser sends, may not send, or cannot send. */
+const headerName = fc.constantFrom('X-Test', 'Accept-Language', 'Cookie', 'Referer', 'Host', 'Proxy-Authorization', 'TE', 'bad name');
+
+/** Plausible, mostly valid values of every option (headers and cookies as hostile as they come). */
+function plausibleOptions(site: FixtureSite) {
+  const cookie = fc.record(
+    {
+      name: fc.oneof(fc.constantFrom('session', '__Host-id', '__Secure-id'), nastyString),
+      value: fieldText,
+      domain: fc.oneof(nastyString, fc.constant('127.0.0.1')),
+      path: fc.oneof(nastyString, fc.constant('/')),
+      secure: fc.boolean(),
+      sameSite: fc.constantFrom('Strict', 'Lax', 'None', 'none'),
+      expires: fc.oneof(fc.integer(), fc.double(), fc.constant(1e20)),
+    },
+    { requiredKeys: ['name', 'value'] },
+  );
+  return {
+    url: fc.constantFrom(`${site.url}/`, `${site.url}/tall?h=3000`, `${site.url}/late-element`),
+    width: fc.integer({ min: 100, max: 1600 }),
+    height: fc.integer({ min: 100, max: 1200 }),
+    deviceScaleFactor: fc.double({ min: 1, max: 2, noNaN: true }),
+    fullPage: fc.boolean(),
+    format: fc.constantFrom('png', 'jpeg', 'webp'),
+    selector: fc.constantFrom('#block', '#green', 'div', '#missing', 'div['),
+    waitUntil: fc.constantFrom('load', 'domcontentloaded', 'networkidle'),
+    waitForSelector: fc.constantFrom('#late', 'body', 'div['),
+    delay: fc.integer({ min: 0, max: 300 }),
+    darkMode: fc.boolean(),
+    omitBackground: fc.boolean(),
+    userAgent: fieldText,
+    headers: fc.dictionary(fc.oneof({ weight: 4, arbitrary: headerName }, nastyString), fieldText, { minKeys: 1, maxKeys: 3 }),
+    cookies: fc.array(cookie, { maxLength: 2 }),
+    css: fc.constantFrom('html{background:#00f}', '}}}{{{', '@import url(file:///etc/passwd);'),
+    js: fc.constantFrom('1', 'throw 1', 'null.x', '"x".repeat(1e6)', 'location = "file:///etc/passwd"', 'for(;;){}'),
+    fresh: fc.boolean(),
+  };
+}
+
+/**
+ * Option objects that reach deep: a few plausible options, then often one of them (or an
+ * unknown one) replaced by anything at all, so each hostile value meets a request that
+ * is otherwise valid and gets as far into the capture as it can.
+ */
+function optionsArbitrary(site: FixtureSite) {
+  const plausible = plausibleOptions(site);
+  const base = fc.record(plausible, { requiredKeys: ['url'] });
+  const name = fc.constantFrom(...Object.keys(plausible), 'unknownOption');
+  return fc
+    .tuple(base, name, fc.oneof(anyJson, nastyString), fc.boolean())
+    .map(([options, field, value, replace]) => (replace ? { ...options, [field]: value } : options));
+}
+
+/** URLs a page may use for its subresources and navigations: valid, odd and broken. */
+function pageUrl(site: FixtureSite) {
+  return fc.oneof(
+    fc.constantFrom(
+      `${site.url}/`,
+      `${site.url}/slow?ms=200`,
+      `${site.url}/status?code=500`,
+      'http://a b.test/x.png',
+      'http://a%20b.test/',
+      'http://xn--/',
+      'http://[::1/',
+      'http://127.0.0.2:1/',
+      'file:///etc/passwd',
+      'chrome://settings',
+      'javascript:void 0',
+      'data:text/html,<b>x</b>',
+      'ftp://127.0.0.1/',
+      'mailto:x@y.z',
+      '//',
+      'http://0x7f.1/',
+      'http://%00/',
+    ),
+    fc.webUrl(),
+    fc.string({ maxLength: 30 }),
+  );
+}
+
+/** A small page made of elements that load, navigate and script with those URLs. */
+function markupArbitrary(site: FixtureSite) {
+  const url = pageUrl(site).map((value) => value.replaceAll('"', '%22').replaceAll('<', '%3C'));
+  const js = (value: string) => JSON.stringify(value).replaceAll('<', '\\u003c');
+  const element = fc.oneof(
+    url.map((src) => `<img src="${src}">`),
+    url.map((src) => `<script src="${src}"></script>`),
+    url.map((href) => `<link rel="stylesheet" href="${href}">`),
+    url.map((src) => `<iframe src="${src}"></iframe>`),
+    url.map((href) => `<meta http-equiv="refresh" content="0;url=${href}">`),
+    url.map((action) => `<form method="post" action="${action}"></form><script>document.forms[0]?.submit()</script>`),
+    url.map((target) => `<script>fetch(${js(target)}).catch(() => {})</script>`),
+    url.map((target) => `<script>setTimeout(() => { location = ${js(target)} }, 50)</script>`),
+    fc.constantFrom('<script>throw new Error("x")</script>', '<div style="width:9999px;height:9999px"></div>', '<p>text</p>', '<svg><foreignObject>'),
+    fc.string({ maxLength: 40 }),
+  );
+  return fc.array(element, { minLength: 1, maxLength: 5 }).map((parts) => `<!doctype html><body>${parts.join('')}</body>`);
+}
+
+describe('property: whatever a caller or a page sends, PageShot answers with an image or a JSON error, never a 500', () => {
+  let site: FixtureSite;
+  let pageshot: TestServer;
+
+  before(async () => {
+    site = await startFixtureSite();
+    pageshot = await startPageShot({ PAGESHOT_ALLOW_PRIVATE_NETWORKS: '127.0.0.1/32' });
+  });
+  after(async () => {
+    await pageshot.stop();
+    await site.close();
+  });
+
+  it('over the option schema', async () => {
+    await fc.assert(
+      fc.asyncProperty(optionsArbitrary(site), async (options) => {
+        // Short deadlines keep the run bounded; a generated one of the wrong type stays.
+        const body = { timeout: 3000, ...options };
+        assertKeepsPromise(await pageshot.shoot(body), body);
+      }),
+      { numRuns: 150, interruptAfterTimeLimit: 150_000 },
+    );
+    assert.equal((await pageshot.request('/status')).status, 200);
+  });
+
+  it('over generated page markup', async () => {
+    await fc.assert(
+      fc.asyncProperty(markupArbitrary(site), async (html) => {
+        const body = { html, timeout: 3000 };
+        assertKeepsPromise(await pageshot.shoot(body), body);
+      }),
+      { numRuns: 50, interruptAfterTimeLimit: 150_000 },
+    );
+    assert.equal((await pageshot.request('/status')).status, 200);
+    assert.equal((await pageshot.shoot({ url: `${site.url}/` })).status, 200);
+  });
+});
