@@ -3,7 +3,7 @@ import { chromium, type Browser } from 'playwright-core';
 import type { Logger } from 'pino';
 import { GuardProxy } from '../netguard/guard-proxy.js';
 import { denyAllPolicy } from '../netguard/network-policy.js';
-import { lookupUser, runningAsRoot, writeUnprivilegedLauncher, type SandboxMode } from './sandbox.js';
+import { lookupUser, removeLauncher, runningAsRoot, writeUnprivilegedLauncher, type SandboxMode } from './sandbox.js';
 
 /**
  * Flags every launch needs. The networking ones keep Chromium from phoning home, which
@@ -84,6 +84,8 @@ export class BrowserManager extends EventEmitter {
 
   /** How Chromium is started, decided at the first launch and kept for relaunches. */
   private plan: LaunchPlan | undefined;
+  /** The generated launcher that starts Chromium as an unprivileged user, if any. */
+  private launcher: string | undefined;
 
   constructor(private readonly options: BrowserManagerOptions) {
     super();
@@ -137,6 +139,7 @@ export class BrowserManager extends EventEmitter {
     this.current = undefined;
     await Promise.allSettled(all.map((generation) => generation.handle.browser.close()));
     await this.denyAll?.close();
+    if (this.launcher) removeLauncher(this.launcher);
   }
 
   private findGeneration(handle: BrowserHandle): Generation | undefined {
@@ -241,7 +244,8 @@ export class BrowserManager extends EventEmitter {
       );
       return { mode, plan: { executablePath: this.options.executablePath, sandbox: false } };
     }
-    return { mode, plan: { executablePath: writeUnprivilegedLauncher(this.options.executablePath, user), sandbox: mode !== 'off' } };
+    this.launcher = writeUnprivilegedLauncher(this.options.executablePath, user);
+    return { mode, plan: { executablePath: this.launcher, sandbox: mode !== 'off' } };
   }
 
   private launchWith(plan: LaunchPlan, denyAllProxy: string): Promise<Browser> {

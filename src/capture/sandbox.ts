@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -57,4 +57,9 @@ exec setpriv --reuid=${user.uid} --regid=${user.gid} --clear-groups -- ${shellQu
 
 function shellQuote(text: string): string {
   return `'${text.replaceAll("'", "'\\''")}'`;
+}
+
+/** Removes a launcher written by `writeUnprivilegedLauncher`, with its folder. */
+export function removeLauncher(file: string): void {
+  rmSync(path.dirname(file), { recursive: true, force: true });
 }
