@@ -15,6 +15,8 @@
  *                     (BENCH_VARIANT=auto|always|never, default auto).
  *     playwright      baseline: one launched browser; per shot newContext(1280×720),
  *                     newPage, goto, screenshot({type:'png'}), context.close().
+ *   --sandbox=auto|on|off  PageShot's PAGESHOT_CHROMIUM_SANDBOX for every PageShot
+ *                     scenario (BENCH_SANDBOX; default: the server's default, auto).
  *   Each scenario runs at concurrency 1 and 4: N workers looping over a shared shot
  *   budget. Warm-up shots come first and are not measured.
  *
@@ -113,6 +115,8 @@ interface BenchSettings {
   shots: Record<number, number>;
   warmupPerWorker: number;
   variant: 'auto' | 'always' | 'never';
+  /** Environment every PageShot scenario starts with (e.g. its Chromium sandbox setting). */
+  pageshotEnv: Record<string, string>;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -151,7 +155,10 @@ function readSettings(): BenchSettings {
     console.error(`variant=${JSON.stringify(variantRaw)} must be auto, always or never.`);
     process.exit(2);
   }
-  return { shots: { 1: c1, 4: c4 }, warmupPerWorker, variant: variantRaw };
+  // The sandbox costs CPU per capture (measured: see README); compare with --sandbox=off.
+  const sandbox = argValue('sandbox') ?? process.env.BENCH_SANDBOX;
+  const pageshotEnv: Record<string, string> = sandbox ? { PAGESHOT_CHROMIUM_SANDBOX: sandbox } : {};
+  return { shots: { 1: c1, 4: c4 }, warmupPerWorker, variant: variantRaw, pageshotEnv };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -321,7 +328,7 @@ async function runPageShot(
   nextUrl: () => string,
   settings: BenchSettings,
 ): Promise<{ runs: RunResult[]; status: Record<string, unknown> }> {
-  const server = await startPageShot(env);
+  const server = await startPageShot({ ...settings.pageshotEnv, ...env });
   try {
     const shoot = pageShotShooter(server, body);
     const runs: RunResult[] = [];
