@@ -5,7 +5,8 @@ import { FailoverLimitBackend, LimitStoreUnavailableError } from '../src/limits/
 import { emissionIntervalUs, gcra, msToUs, usUntilNextUtcDay, utcDay, US_PER_DAY } from '../src/limits/gcra.js';
 import { rateLimitHeaders, retryAfterHeader } from '../src/limits/headers.js';
 import { MemoryLimitBackend } from '../src/limits/memory-backend.js';
-import type { LimitBackend, LimitDecision, LimitPolicy } from '../src/limits/policy.js';
+import { policyOf } from '../src/limits/limits-hook.js';
+import { validatePolicy, type LimitBackend, type LimitDecision, type LimitPolicy } from '../src/limits/policy.js';
 
 const NOON = Date.UTC(2024, 4, 1, 12);
 const MIDNIGHT = Date.UTC(2024, 4, 2);
@@ -360,5 +361,21 @@ describe('FailoverLimitBackend', () => {
     await assert.rejects(backend.consume('a', { rate: 1, burst: 0, daily: 0 }), RangeError);
     assert.equal(store.calls, 0);
     assert.equal(backend.storeFailures, 0);
+  });
+});
+
+describe('policyOf', () => {
+  const defaults = { rate: 200, burst: 500, daily: 2000, concurrent: 0 };
+  const principal = (limits: Record<string, number>) =>
+    ({ kind: 'key', keyId: 'k', name: 'k', hint: null, scopes: [], limits, allowedHosts: [], expiresAt: null, caller: 'key:k' }) as const;
+
+  it('takes a stored burst of 0 with a rate as 1, so such a key gets answers, not 500s', () => {
+    const policy = policyOf(principal({ burst: 0 }), defaults);
+    assert.equal(policy.burst, 1);
+    assert.doesNotThrow(() => validatePolicy(policy));
+  });
+
+  it('leaves burst 0 alone when there is no rate limit', () => {
+    assert.equal(policyOf(principal({ rate: 0, burst: 0 }), defaults).burst, 0);
   });
 });

@@ -26,7 +26,10 @@ declare module 'fastify' {
 /** The policy of a principal: its key's overrides, else the server's defaults. */
 export function policyOf(principal: Principal, defaults: LimitsConfig['defaults']): LimitPolicy & { concurrent: number } {
   const { rate, burst, daily, concurrent } = { ...defaults, ...principal.limits };
-  return { rate, burst, daily, concurrent };
+  // Keys are refused a burst below 1 with a rate, but one stored before that rule (or a
+  // default rate raised since) must still get answers, not a 500 on every request: such a
+  // key is held to one request at a time at its rate.
+  return { rate, burst: rate > 0 ? Math.max(1, burst) : burst, daily, concurrent };
 }
 
 function refusal(decision: LimitDecision, policy: LimitPolicy): ApiError {
