@@ -56,6 +56,8 @@ describe('capture hardening: what a page or a caller sends cannot bend the answe
       '/to-file': page(html('<form method="post" action="file:///etc/passwd"></form><script>document.forms[0].submit()</script>')),
       '/to-ftp': page(html('<script>location = "ftp://127.0.0.1/x"</script>')),
       '/to-mailto': page(html('<script>location = "mailto:someone@example.com"</script>')),
+      // Found by the property test: Chromium leaves a navigation to an invalid URL pending for good.
+      '/to-invalid-url': page(html('<p>x</p>', '<meta http-equiv="refresh" content="0;url=http://[::1/">')),
     });
     refused = `http://127.0.0.2:${site.port}/`;
     pageshot = await startPageShot({
@@ -218,6 +220,13 @@ describe('capture hardening: what a page or a caller sends cannot bend the answe
         assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
       });
     }
+
+    it('to an invalid URL fails fast with 502 NAVIGATION_FAILED, never 500 or 504', async () => {
+      const started = Date.now();
+      const reply = await pageshot.shoot({ url: `${site.url}/to-invalid-url`, delay: 500, timeout: 15_000 });
+      assert.equal(assertErrorShape(reply, 502, 'NAVIGATION_FAILED').networkError, 'ERR_INVALID_URL');
+      assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
+    });
   });
 
   describe('clients that hang up mid-capture', () => {

@@ -127,6 +127,12 @@ export class PooledContext {
   private noteNavigationRequest(frameId: unknown, url: unknown): void {
     if (frameId !== this.mainFrameId || typeof url !== 'string') return;
     const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase() ?? '';
+    if ((scheme === 'http' || scheme === 'https') && !parseUrl(url)) {
+      // Chromium leaves a navigation to an invalid URL (`http://[::1/`) pending for good.
+      const networkError = 'ERR_INVALID_URL';
+      this.interrupt?.(new ApiError('NAVIGATION_FAILED', 'The page navigated to an address that is not a valid URL.', { extras: { networkError } }));
+      return;
+    }
     if (NAVIGABLE_SCHEMES.has(scheme)) return;
     this.interrupt?.(new ApiError('TARGET_FORBIDDEN', `The page tried to open a ${scheme.slice(0, 32) || 'malformed'}: URL, which PageShot never loads.`));
   }

@@ -51,7 +51,7 @@ export async function renderAndCapture(
 }
 
 /** Errors of a step that ran while the page navigated away under it. */
-const NAVIGATED_UNDER_US = /Execution context was destroyed|Cannot find context with specified id|frame (was|got) detached/i;
+const NAVIGATED_UNDER_US = /Execution context was destroyed|Cannot find context with specified id|frame (was|got) detached|Not attached to an active page/i;
 
 /**
  * Takes the picture; when the page navigated by itself in the middle of it (a meta
