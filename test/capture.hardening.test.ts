@@ -229,6 +229,16 @@ describe('capture hardening: what a page or a caller sends cannot bend the answe
     });
   });
 
+  it('answers a page that reloads itself in a loop with a JSON error or an image, never a 500', async () => {
+    for (let attempt = 0; attempt < 12; attempt++) {
+      const reply = await pageshot.shoot({ html: '<meta http-equiv="refresh" content="0;url="><p>x</p>', timeout: 2000 });
+      if (reply.status === 200) continue;
+      // Found by the property test: the loop used to end in 500 CAPTURE_FAILED.
+      assert.ok([502, 504].includes(reply.status), `status ${reply.status}: ${reply.body.toString().slice(0, 200)}`);
+      assertErrorShape(reply, reply.status, String(reply.json?.code));
+    }
+  });
+
   describe('clients that hang up mid-capture', () => {
     it('give back the key’s concurrent slot and are counted in usage', async () => {
       const from = '127.0.0.4';

@@ -3,7 +3,7 @@ import type { CaptureLimits } from '../config.js';
 import { ApiError, type ErrorCode } from '../errors.js';
 import type { CaptureOptions } from './options.js';
 import type { PooledContext } from './pooled-context.js';
-import { renderAndCapture } from './render.js';
+import { keptNavigating, navigatedUnderUs, renderAndCapture } from './render.js';
 import type { WarmPool } from './warm-pool.js';
 
 /** An encoded screenshot. */
@@ -139,6 +139,8 @@ export class CaptureEngine {
     if (error instanceof Error && error.name === 'TimeoutError') {
       return new ApiError('RENDER_TIMEOUT', 'The page did not finish rendering in time.');
     }
+    // A step that ran while the page navigated by itself (not ours to fail on).
+    if (navigatedUnderUs(error)) return keptNavigating();
     const networkError = /net::(ERR_[A-Z_]+)/.exec(message)?.[1];
     if (networkError) {
       return new ApiError('NAVIGATION_FAILED', `The target could not be loaded: ${networkError}.`, {

@@ -53,10 +53,23 @@ export async function renderAndCapture(
 /** Errors of a step that ran while the page navigated away under it. */
 const NAVIGATED_UNDER_US = /Execution context was destroyed|Cannot find context with specified id|frame (was|got) detached|Not attached to an active page/i;
 
+/** True for the errors of a step that ran while the page navigated away under it. */
+export function navigatedUnderUs(error: unknown): boolean {
+  return error instanceof Error && NAVIGATED_UNDER_US.test(error.message);
+}
+
+/** The answer for a page that navigates again and again while it is captured (a self-refresh loop). */
+export function keptNavigating(): ApiError {
+  return new ApiError('NAVIGATION_FAILED', 'The page kept navigating away while it was being captured.');
+}
+
+/** Pictures tried before a page that keeps navigating under the capture is given up on. */
+const SCREENSHOT_ATTEMPTS = 3;
+
 /**
  * Takes the picture; when the page navigated by itself in the middle of it (a meta
- * refresh, a script's `location`), waits for the new document to load, holds it to the
- * same rules, and takes the picture once more.
+ * refresh, a script's `location`), waits for the new document to load and paint, holds
+ * it to the same rules, and tries again (a few times, within the deadline).
  */
 async function screenshotSettled(
   pooled: PooledContext,
@@ -65,13 +78,22 @@ async function screenshotSettled(
   deadline: number,
   since: number,
 ): Promise<RenderedImage> {
-  try {
-    return await screenshot(pooled, options, limits);
-  } catch (error) {
-    if (!(error instanceof Error) || !NAVIGATED_UNDER_US.test(error.message)) throw error;
-    await pooled.page.waitForLoadState('load', { timeout: remaining(deadline) });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await screenshot(pooled, options, limits);
+    } catch (error) {
+      if (!navigatedUnderUs(error)) throw error;
+      if (attempt >= SCREENSHOT_ATTEMPTS) throw keptNavigating();
+    }
+    try {
+      await pooled.page.waitForLoadState('load', { timeout: remaining(deadline) });
+      // Two animation frames: the new document has painted, and the page's CDP target is
+      // attached to it again (during the swap Chromium answers "Not attached to an active page").
+      await pooled.page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+    } catch (error) {
+      if (!navigatedUnderUs(error)) throw error;
+    }
     assertShowsTarget(pooled, since);
-    return screenshot(pooled, options, limits);
   }
 }
 
