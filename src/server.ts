@@ -20,7 +20,7 @@ import type { LimitBackend } from './limits/policy.js';
 import { consoleRoutes } from './console/routes.js';
 import { keyRoutes } from './routes/keys.js';
 import { auditRoutes, meRoutes } from './routes/me.js';
-import { metricsRoutes } from './routes/metrics.js';
+import { metricsRoutes, registerHttpMetrics } from './routes/metrics.js';
 import { usageRoutes } from './routes/usage.js';
 import type { UsageStore } from './store/usage-store.js';
 import { registerUsageAccounting } from './usage/usage-hook.js';
@@ -96,6 +96,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   const proxyWarning = trustProxyWarning(config.trustProxy);
   if (proxyWarning) deps.logger.warn({ variable: 'PAGESHOT_TRUST_PROXY' }, proxyWarning);
 
+  // First of all hooks, so that every request is counted, refused ones included.
+  registerHttpMetrics(app, deps.metrics);
   // Callback style, not async: this runs on every request and a promise per hook shows.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
@@ -118,7 +120,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     reply.status(404).send(errorBody(new ApiError('NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`), request.id)),
   );
 
-  // onRequest hooks run in this order: request id, HTTPS + key + scope, then limits.
+  // onRequest hooks run in this order: metrics, request id, HTTPS + key + scope, usage, limits.
   registerAuth(app, config, deps.authenticator);
   // Usage before limits: a request the limits refuse is still counted (as rejected).
   registerUsageAccounting(app, { recorder: deps.usageRecorder, backend: deps.limitBackend });

@@ -71,6 +71,12 @@ describe('capture hardening: what a page or a caller sends cannot bend the answe
     await site.close();
   });
 
+  /** How many answers the HTTP metrics counted for a route and status. */
+  async function answersCounted(route: string, status: string): Promise<number> {
+    const metric = await pageshot.app.metrics.httpRequests.get();
+    return metric.values.find(({ labels }) => labels.route === route && labels.method === 'POST' && labels.status === status)?.value ?? 0;
+  }
+
   /** Where the fixture pages send the browser: the fixture site itself, on a refused address. */
   function refusedUrl(_req: unknown): string {
     return refused;
@@ -243,6 +249,7 @@ describe('capture hardening: what a page or a caller sends cannot bend the answe
     it('give back the key’s concurrent slot and are counted in usage', async () => {
       const from = '127.0.0.4';
       const usageBefore = (await pageshot.request('/v1/usage', { from })).json as { totals: { requests: number } };
+      const hungUpBefore = await answersCounted('/screenshot', '499');
       const controller = new AbortController();
       const abandoned = pageshot.shoot({ url: `${site.url}/slow?ms=1500` }, { from, signal: controller.signal }).catch(() => 'aborted');
       await waitFor(() => busyContexts(pageshot).length === 1, 5000, 'the capture to start');
@@ -254,6 +261,7 @@ describe('capture hardening: what a page or a caller sends cannot bend the answe
       assert.equal(next.status, 200, next.body.toString().slice(0, 300));
       const usageAfter = (await pageshot.request('/v1/usage', { from })).json as { totals: { requests: number } };
       assert.equal(usageAfter.totals.requests - usageBefore.totals.requests, 3, 'the usage read, the abandoned capture and the next one');
+      assert.equal(await answersCounted('/screenshot', '499'), hungUpBefore + 1, 'the HTTP metrics count the hang-up as 499');
     });
   });
 });
