@@ -7,27 +7,13 @@ import type { PooledContext } from '../src/capture/pooled-context.js';
 import type { WarmPool } from '../src/capture/warm-pool.js';
 import { loadConfig } from '../src/config.js';
 import { ApiError } from '../src/errors.js';
+import { captureRequest } from './helpers/capture-request.js';
 import { waitFor } from './helpers/processes.js';
 
 const limits = loadConfig({}).limits;
 
 function options(fields: Partial<CaptureRequest>) {
-  const request: CaptureRequest = {
-    url: 'http://127.0.0.1/',
-    width: 1280,
-    height: 720,
-    deviceScaleFactor: 1,
-    fullPage: false,
-    format: 'png',
-    waitUntil: 'load',
-    delay: 0,
-    timeout: 1000,
-    darkMode: false,
-    omitBackground: false,
-    fresh: false,
-    ...fields,
-  };
-  return toCaptureOptions(request, limits);
+  return toCaptureOptions(captureRequest(limits, { url: 'http://127.0.0.1/', ...fields }), limits);
 }
 
 /** A pool whose contexts arrive only after `delayMs`, recording how each is given back. */

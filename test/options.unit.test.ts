@@ -3,26 +3,12 @@ import { describe, it } from 'node:test';
 import { loadConfig } from '../src/config.js';
 import { toCaptureOptions, type CaptureRequest } from '../src/capture/options.js';
 import { ApiError, type ErrorCode } from '../src/errors.js';
+import { captureRequest } from './helpers/capture-request.js';
 
 const limits = loadConfig({}).limits;
 
 /** A request as it looks after schema validation filled in the defaults. */
-function request(fields: Partial<CaptureRequest>): CaptureRequest {
-  return {
-    width: 1280,
-    height: 720,
-    deviceScaleFactor: 1,
-    fullPage: false,
-    format: 'png',
-    waitUntil: 'load',
-    delay: 0,
-    timeout: limits.defaultTimeoutMs,
-    darkMode: false,
-    omitBackground: false,
-    fresh: false,
-    ...fields,
-  };
-}
+const request = (fields: Partial<CaptureRequest>): CaptureRequest => captureRequest(limits, fields);
 
 /** Asserts that `fn` throws an ApiError with `code` and, if given, `extras.field`. */
 function assertApiError(fn: () => unknown, code: ErrorCode, field?: string): ApiError {
