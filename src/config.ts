@@ -21,6 +21,8 @@ export interface CaptureLimits {
   maxTimeoutMs: number;
   defaultTimeoutMs: number;
   maxHtmlBytes: number;
+  /** Pages one PDF may have. */
+  maxPdfPages: number;
 }
 
 /** The whole configuration of a PageShot process, read once from the environment. */
@@ -359,6 +361,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxTimeoutMs,
       defaultTimeoutMs: Math.min(30_000, maxTimeoutMs),
       maxHtmlBytes: readInt(env, 'PAGESHOT_MAX_HTML_BYTES', 1_000_000, 1_000, 50_000_000),
+      maxPdfPages: readInt(env, 'PAGESHOT_MAX_PDF_PAGES', 100, 1, 10_000),
     },
     auth: readAuth(env),
     store: {

@@ -51,6 +51,10 @@ export const ERROR_CODES = {
   TARGET_IS_DOWNLOAD: 422,
   /** The page crashed its renderer (most often: it ran out of memory). */
   PAGE_CRASHED: 422,
+  /** `failOnBlank`: the page rendered as a single colour. */
+  BLANK_PAGE: 422,
+  /** The PDF would have more pages than `PAGESHOT_MAX_PDF_PAGES` allows. */
+  TOO_MANY_PAGES: 422,
 } as const;
 
 /** A stable, machine-readable error code. */

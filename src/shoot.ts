@@ -73,7 +73,7 @@ export async function shoot(config: Config, target: string, flags: Flags): Promi
   const pool = new WarmPool(browsers, { maxContexts: 1, maxUses: 1, idleTimeoutMs: 60_000, maxHeapBytes: Infinity, policy }, logger);
   try {
     const result = await new CaptureEngine(pool, config.limits, logger).capture('cli', options);
-    return result.image;
+    return result.body;
   } finally {
     await pool.close();
     await browsers.close();

@@ -1,22 +1,18 @@
 import type { Logger } from 'pino';
 import type { CaptureLimits } from '../config.js';
 import { ApiError, type ErrorCode } from '../errors.js';
+import { noContentBlocking, type ContentBlocking } from './blocking/content-blocking.js';
 import type { CaptureOptions } from './options.js';
+import { outputFor } from './outputs/output.js';
 import type { PooledContext } from './pooled-context.js';
-import { keptNavigating, navigatedUnderUs, renderAndCapture } from './render.js';
+import { keptNavigating, navigatedUnderUs, renderAndCapture, type Rendered } from './render.js';
 import type { WarmPool } from './warm-pool.js';
 
-/** An encoded screenshot. */
-export interface CaptureResult {
-  image: Buffer;
-  contentType: string;
-  /** Milliseconds from taking a context to having the image. */
+/** A finished capture: the output's bytes and what the caller needs to trust them. */
+export interface CaptureResult extends Rendered {
+  /** Milliseconds from taking a context to having the bytes. */
   renderMs: number;
-  /** True when the page or element was taller or larger than the caps and was cut. */
-  truncated: boolean;
 }
-
-const CONTENT_TYPES = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' } as const;
 
 /** Errors after which the page is in an ordinary state and can be reset and reused. */
 const REUSABLE_AFTER: ReadonlySet<ErrorCode> = new Set([
@@ -26,6 +22,8 @@ const REUSABLE_AFTER: ReadonlySet<ErrorCode> = new Set([
   'SCRIPT_FAILED',
   'VALIDATION_ERROR',
   'TARGET_IS_DOWNLOAD',
+  'BLANK_PAGE',
+  'TOO_MANY_PAGES',
 ]);
 
 /** How long a failed capture waits to learn whether its renderer crashed. */
@@ -62,6 +60,7 @@ export class CaptureEngine {
     private readonly pool: WarmPool,
     private readonly limits: CaptureLimits,
     private readonly logger: Logger,
+    private readonly blocking: ContentBlocking = noContentBlocking,
   ) {}
 
   /**
@@ -101,15 +100,15 @@ export class CaptureEngine {
         }
         lease.pooled = acquired;
         // A crashed renderer answers nothing more: end at once, not at the deadline.
-        return Promise.race([renderAndCapture(acquired, options, this.limits, deadline), acquired.interruption()]);
+        return Promise.race([renderAndCapture(acquired, options, this.limits, deadline, this.blocking), acquired.interruption()]);
       });
       work.catch(() => undefined); // it may settle after the deadline already answered
-      const { image, truncated } = await Promise.race([work, cutShort]);
+      const rendered = await Promise.race([work, cutShort]);
       // A fresh context was asked for as a throwaway: keeping it would only cost a reset.
       // A transparent one is not kept either: under load, the next capture in the same
       // page could still come out transparent after the override was cleared.
-      reusable = !options.fresh && !options.omitBackground;
-      return { image, truncated, contentType: CONTENT_TYPES[options.format], renderMs: Date.now() - started };
+      reusable = !options.fresh && !options.omitBackground && outputFor(options.format).leavesContextReusable;
+      return { ...rendered, renderMs: Date.now() - started };
     } catch (error) {
       const apiError = this.toApiError(error, lease.pooled, await crashedUnder(error, lease.pooled));
       reusable = !options.fresh && !options.omitBackground && REUSABLE_AFTER.has(apiError.code);

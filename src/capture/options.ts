@@ -1,6 +1,8 @@
 import { Type, type Static, type TObject } from '@sinclair/typebox';
 import type { CaptureLimits } from '../config.js';
 import { ApiError } from '../errors.js';
+import { checkEmulationOptions } from './emulation-options.js';
+import { pdfOptionsSchema } from './outputs/pdf-options.js';
 
 const shortText = (maxLength: number, description: string) => Type.String({ minLength: 1, maxLength, description });
 
@@ -32,7 +34,7 @@ function scalarOptions(limits: CaptureLimits) {
     height: Type.Integer({ minimum: 100, maximum: limits.maxHeight, default: 720 }),
     deviceScaleFactor: Type.Number({ minimum: 1, maximum: 3, default: 1 }),
     fullPage: Type.Boolean({ default: false }),
-    format: Type.Union([Type.Literal('png'), Type.Literal('jpeg'), Type.Literal('webp')], { default: 'png' }),
+    format: Type.Union([Type.Literal('png'), Type.Literal('jpeg'), Type.Literal('webp'), Type.Literal('pdf')], { default: 'png' }),
     quality: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
     selector: Type.Optional(selectorText('CSS selector of the one element to capture')),
     waitUntil: Type.Union([Type.Literal('load'), Type.Literal('domcontentloaded'), Type.Literal('networkidle')], { default: 'load' }),
@@ -48,6 +50,63 @@ function scalarOptions(limits: CaptureLimits) {
     css: Type.Optional(shortText(limits.maxScriptBytes, 'style sheet added before capture')),
     js: Type.Optional(shortText(limits.maxScriptBytes, 'script run in the page before capture')),
     fresh: Type.Boolean({ default: false, description: 'use a brand-new browser context' }),
+    // Fidelity: what the picture shows.
+    scrollPage: Type.Optional(
+      Type.Boolean({ description: 'scroll through the page first to load lazy content (default: true for fullPage, else false)' }),
+    ),
+    disableAnimations: Type.Boolean({ default: true, description: 'finish CSS animations and transitions, stop carets, emulate reduced motion' }),
+    blockCookieBanners: Type.Boolean({ default: false, description: 'refuse cookie-consent dialogs, hide what remains of them' }),
+    blockAds: Type.Boolean({ default: false, description: 'block ads (EasyList) at the network and hide ad slots' }),
+    blockTrackers: Type.Boolean({ default: false, description: 'block trackers (EasyPrivacy) at the network' }),
+    clickSelector: Type.Optional(selectorText('CSS selector of one element to click before capturing')),
+    failOnBlank: Type.Boolean({ default: false, description: 'fail with BLANK_PAGE when the picture is a single colour' }),
+    failOnHttpError: Type.Boolean({ default: true, description: 'fail when the target answers HTTP 4xx or 5xx' }),
+    // Devices, locale and time.
+    device: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'named device preset (GET /v1/devices lists them)' })),
+    timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_+/-]+$', description: 'IANA time zone, e.g. Europe/Berlin' })),
+    locale: Type.Optional(Type.String({ minLength: 2, maxLength: 35, pattern: '^[A-Za-z0-9-]+$', description: 'BCP 47 locale, e.g. de-DE' })),
+    reducedMotion: Type.Optional(Type.Union([Type.Literal('reduce'), Type.Literal('no-preference')])),
+    mediaType: Type.Union([Type.Literal('screen'), Type.Literal('print')], { default: 'screen' }),
+  };
+}
+
+/** Request types a capture may skip with `blockResources` (Playwright's resource types). */
+export const BLOCKABLE_RESOURCES = [
+  'image',
+  'media',
+  'font',
+  'stylesheet',
+  'script',
+  'xhr',
+  'fetch',
+  'websocket',
+  'eventsource',
+  'manifest',
+  'texttrack',
+  'other',
+] as const;
+
+/** Options given as lists or objects: JSON bodies only. */
+function structuredOptions(limits: CaptureLimits) {
+  return {
+    headers: Type.Optional(
+      Type.Record(HeaderName, Type.String({ maxLength: 8192, pattern: FIELD_VALUE }), {
+        maxProperties: limits.maxHeaders,
+        additionalProperties: false,
+      }),
+    ),
+    cookies: Type.Optional(Type.Array(CookieSchema, { maxItems: limits.maxCookies })),
+    hideSelectors: Type.Optional(
+      Type.Array(selectorText('CSS selector of elements to hide'), { maxItems: 50, description: 'elements hidden before capture' }),
+    ),
+    blockResources: Type.Optional(
+      Type.Array(Type.Union(BLOCKABLE_RESOURCES.map((type) => Type.Literal(type))), {
+        maxItems: BLOCKABLE_RESOURCES.length,
+        uniqueItems: true,
+        description: 'request types never loaded',
+      }),
+    ),
+    pdf: Type.Optional(pdfOptionsSchema()),
   };
 }
 
@@ -70,16 +129,7 @@ const CookieSchema = Type.Object(
 /** JSON body schema of `POST /screenshot`. */
 export function captureBodySchema(limits: CaptureLimits) {
   return Type.Object(
-    {
-      ...scalarOptions(limits),
-      headers: Type.Optional(
-        Type.Record(HeaderName, Type.String({ maxLength: 8192, pattern: FIELD_VALUE }), {
-          maxProperties: limits.maxHeaders,
-          additionalProperties: false,
-        }),
-      ),
-      cookies: Type.Optional(Type.Array(CookieSchema, { maxItems: limits.maxCookies })),
-    },
+    { ...scalarOptions(limits), ...structuredOptions(limits) },
     { additionalProperties: false },
   );
 }
@@ -96,9 +146,11 @@ export type CaptureRequest = Static<ReturnType<typeof captureBodySchema>>;
 export type CaptureTarget = { kind: 'url'; url: URL } | { kind: 'html'; html: string };
 
 /** Fully checked options the engine acts on. */
-export interface CaptureOptions extends Omit<CaptureRequest, 'url' | 'html' | 'quality'> {
+export interface CaptureOptions extends Omit<CaptureRequest, 'url' | 'html' | 'quality' | 'scrollPage'> {
   target: CaptureTarget;
   quality: number | undefined;
+  /** Resolved: the caller's choice, else on for full pages. */
+  scrollPage: boolean;
 }
 
 const DEFAULT_QUALITY = 80;
@@ -108,7 +160,7 @@ const DEFAULT_QUALITY = 80;
  * http(s) URLs, `quality` only for lossy formats. Throws VALIDATION_ERROR naming the field.
  */
 export function toCaptureOptions(request: CaptureRequest, limits: CaptureLimits): CaptureOptions {
-  const { url, html, quality, ...rest } = request;
+  const { url, html, quality, scrollPage, ...rest } = request;
   if ((url === undefined) === (html === undefined)) {
     throw new ApiError('VALIDATION_ERROR', 'Send exactly one of "url" or "html".', { extras: { field: 'url' } });
   }
@@ -131,17 +183,31 @@ export function toCaptureOptions(request: CaptureRequest, limits: CaptureLimits)
       extras: { field: 'deviceScaleFactor', limit: limits.maxPixels },
     });
   }
-  if (quality !== undefined && rest.format === 'png') {
+  if (quality !== undefined && rest.format !== 'jpeg' && rest.format !== 'webp') {
     throw new ApiError('VALIDATION_ERROR', '"quality" applies only to jpeg and webp.', { extras: { field: 'quality' } });
   }
   if (rest.selector !== undefined && rest.fullPage) {
     throw new ApiError('VALIDATION_ERROR', '"selector" and "fullPage" cannot be combined.', { extras: { field: 'selector' } });
   }
+  checkOutputOptions(rest);
+  checkEmulationOptions(rest);
   const target: CaptureTarget = html !== undefined ? { kind: 'html', html } : { kind: 'url', url: parseTargetUrl(url!) };
   checkHeaderNames(rest.headers);
   rest.cookies?.forEach((cookie, index) => checkCookie(cookie, index, target));
-  const lossy = rest.format !== 'png';
-  return { ...rest, target, quality: lossy ? (quality ?? DEFAULT_QUALITY) : undefined };
+  const lossy = rest.format === 'jpeg' || rest.format === 'webp';
+  return { ...rest, target, quality: lossy ? (quality ?? DEFAULT_QUALITY) : undefined, scrollPage: scrollPage ?? rest.fullPage };
+}
+
+/** Options that belong to one output only. */
+function checkOutputOptions(request: Omit<CaptureRequest, 'url' | 'html' | 'quality' | 'scrollPage'>): void {
+  const pdf = request.format === 'pdf';
+  if (request.pdf !== undefined && !pdf) {
+    throw new ApiError('VALIDATION_ERROR', '"pdf" options apply only to format "pdf".', { extras: { field: 'pdf' } });
+  }
+  if (pdf && (request.selector !== undefined || request.fullPage || request.omitBackground)) {
+    const field = request.selector !== undefined ? 'selector' : request.fullPage ? 'fullPage' : 'omitBackground';
+    throw new ApiError('VALIDATION_ERROR', `"${field}" applies only to images; a PDF always holds the whole page.`, { extras: { field } });
+  }
 }
 
 function parseTargetUrl(raw: string): URL {

@@ -44,6 +44,10 @@ export class PooledContext {
   closed = false;
   /** Set when the page's renderer crashed (out of memory, most often). */
   crashed = false;
+  /** Requests of the page that have started and not yet finished or failed. */
+  private readonly inFlight = new Set<Request>();
+  /** When a request last started or ended (ms epoch). */
+  private lastNetworkActivity = Date.now();
   /** Ends the running capture early (see `interruption()`). */
   private interrupt: ((error: Error) => void) | undefined;
   /** The CDP id of the page's main frame. */
@@ -71,8 +75,9 @@ export class PooledContext {
     const untrusted = () => {
       this.tainted = true;
     };
-    context.on('request', contained((request: Request) => this.noteRequest(request.url()), untrusted));
+    context.on('request', contained((request: Request) => this.noteRequest(request), untrusted));
     context.on('response', contained((response: Response) => this.noteResponse(response), untrusted));
+    context.on('requestfinished', (request: Request) => this.noteRequestEnded(request));
     context.on('requestfailed', contained((request: Request) => this.noteFailedRequest(request), untrusted));
     page.on('crash', () => {
       this.crashed = true;
@@ -95,7 +100,10 @@ export class PooledContext {
    * a host name, an odd IDN spelling); such a request reached no server we must forget,
    * but the context is no longer trusted to be clean, so it is closed after use.
    */
-  private noteRequest(url: string): void {
+  private noteRequest(request: Request): void {
+    this.inFlight.add(request);
+    this.lastNetworkActivity = Date.now();
+    const url = request.url();
     if (!url.startsWith('http:') && !url.startsWith('https:')) return;
     const parsed = parseUrl(url);
     if (!parsed) {
@@ -143,12 +151,43 @@ export class PooledContext {
    * until the deadline.
    */
   private noteFailedRequest(request: Request): void {
+    this.noteRequestEnded(request);
     if (!this.isMainDocument(request)) return;
     const networkError = /ERR_[A-Z_]+/.exec(request.failure()?.errorText ?? '')?.[0];
     if (!networkError || !BODY_FAILURES.has(networkError)) return;
     this.interrupt?.(
       new ApiError('NAVIGATION_FAILED', `The target could not be loaded: ${networkError}.`, { extras: { networkError } }),
     );
+  }
+
+  /** Forgets what the previous capture left behind in this context's records; call as a capture starts. */
+  beginCapture(): void {
+    this.mainDocumentBlock = undefined;
+    this.inFlight.clear();
+    this.lastNetworkActivity = Date.now();
+  }
+
+  private noteRequestEnded(request: Request): void {
+    this.inFlight.delete(request);
+    this.lastNetworkActivity = Date.now();
+  }
+
+  /**
+   * Resolves when the page's network has settled, or after `maxMs`: nothing in flight
+   * for `quietMs`, or nothing started or ended for four times that (a long poll or an
+   * event stream stays open for good and must not hold every capture to the limit).
+   * When nothing happened on the network since `since` and nothing is in flight, it is
+   * settled already.
+   */
+  async networkQuiet(quietMs: number, maxMs: number, since = Date.now()): Promise<void> {
+    if (this.inFlight.size === 0 && this.lastNetworkActivity < since) return;
+    const until = Date.now() + maxMs;
+    const pollMs = Math.max(10, Math.floor(quietMs / 4));
+    while (Date.now() < until && !this.closed) {
+      const idleFor = Date.now() - this.lastNetworkActivity;
+      if (idleFor >= (this.inFlight.size === 0 ? quietMs : 4 * quietMs)) return;
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
   }
 
   /** Whether a request loads the main frame's document (a worker's request has no frame: not). */

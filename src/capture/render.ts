@@ -1,53 +1,76 @@
 import type { CaptureLimits } from '../config.js';
 import { ApiError } from '../errors.js';
 import { REFUSED_HEADER, UPSTREAM_ERROR_HEADER } from '../netguard/guard-headers.js';
-import { planClip } from './clip.js';
+import { freezeAnimations } from './animations.js';
+import { assertNotBlank } from './blank.js';
+import type { ContentBlocking } from './blocking/content-blocking.js';
 import { applyEmulation } from './emulation.js';
+import { scrollThrough } from './lazy-content.js';
 import type { CaptureOptions } from './options.js';
+import { outputFor, type OutputResult } from './outputs/output.js';
+import { PhaseTimer, type PhaseTimings } from './phase-timer.js';
 import type { PooledContext } from './pooled-context.js';
-import { assertSelectorsValid, waitForVisible } from './selectors.js';
+import { assertSelectorsValid, clickElement, waitForVisible } from './selectors.js';
 import { addUserStyle, runUserScript } from './user-script.js';
 
-/** An encoded image, and whether a cap cut the page or element it shows. */
-export interface RenderedImage {
-  image: Buffer;
-  truncated: boolean;
+/** What a capture made, and what the caller needs to trust it. */
+export interface Rendered extends OutputResult {
+  /** The page's address when it was captured (after redirects and script navigations); undefined for `html`. */
+  finalUrl: string | undefined;
+  /** The HTTP status of the target's main document; undefined for `html`. */
+  targetStatus: number | undefined;
+  /** Milliseconds spent in each phase, in order. */
+  timings: PhaseTimings;
 }
 
 /** Chromium's errors for a proxy that refused or could not make a connection. */
 const PROXY_NET_ERRORS = /net::ERR_(TUNNEL_CONNECTION_FAILED|PROXY_[A-Z_]+|HTTP_RESPONSE_CODE_FAILURE|EMPTY_RESPONSE)/;
 
 /** Milliseconds left before `deadline`, at least 1 (Playwright treats 0 as "no timeout"). */
-function remaining(deadline: number): number {
+export function remaining(deadline: number): number {
   return Math.max(1, deadline - Date.now());
 }
 
 /**
- * Loads the target on a prepared page, applies the caller's waits and injections and
- * returns the encoded image. Every wait is bounded by `deadline`.
+ * Loads the target on a prepared page, applies the caller's waits, edits and
+ * preparations, and hands the page to the output that makes the bytes. Every wait is
+ * bounded by `deadline`.
  */
 export async function renderAndCapture(
   pooled: PooledContext,
   options: CaptureOptions,
   limits: CaptureLimits,
   deadline: number,
-): Promise<RenderedImage> {
-  const { page } = pooled;
+  blocking: ContentBlocking,
+): Promise<Rendered> {
+  const timer = new PhaseTimer();
   const started = Date.now();
-  pooled.mainDocumentBlock = undefined;
+  pooled.beginCapture();
   await assertSelectorsValid(pooled, options);
   await applyEmulation(pooled, options);
+  await blocking.beforeNavigation(pooled, options);
   if (options.cookies?.length) await addCookies(pooled, options);
-  await navigate(pooled, options, deadline);
-  if (options.waitForSelector !== undefined) await waitForVisible(pooled, options.waitForSelector, remaining(deadline));
-  if (options.css !== undefined) await addUserStyle(pooled, options.css);
-  if (options.js !== undefined) await runUserScript(pooled, options.js);
-  if (options.delay > 0) await new Promise((resolve) => setTimeout(resolve, options.delay));
+  const targetStatus = await timer.time('navigation', () => navigate(pooled, options, deadline));
+  await timer.time('waits', () => prepare(pooled, options, deadline, blocking));
+  if (options.scrollPage) await timer.time('scroll', () => scrollThrough(pooled, limits, deadline));
+  if (options.disableAnimations) await freezeAnimations(pooled);
+  if (options.delay > 0) await timer.time('delay', () => new Promise((resolve) => setTimeout(resolve, options.delay)));
   assertShowsTarget(pooled, started);
-  const rendered = await screenshotSettled(pooled, options, limits, deadline, started);
+  if (options.failOnBlank) await assertNotBlank(pooled, options, limits);
+  const output = await timer.time('capture', () => produceSettled(pooled, options, limits, deadline, started));
   // The page may have navigated (a timer, a meta refresh) while the picture was taken.
   assertShowsTarget(pooled, started);
-  return rendered;
+  const finalUrl = options.target.kind === 'url' ? pooled.page.url() : undefined;
+  return { ...output, finalUrl, targetStatus, timings: timer.timings };
+}
+
+/** The caller's waits and edits, in the order a person would see them happen. */
+async function prepare(pooled: PooledContext, options: CaptureOptions, deadline: number, blocking: ContentBlocking): Promise<void> {
+  if (options.waitForSelector !== undefined) await waitForVisible(pooled, options.waitForSelector, remaining(deadline));
+  await blocking.afterLoad(pooled, options, deadline);
+  if (options.css !== undefined) await addUserStyle(pooled, options.css);
+  if (options.js !== undefined) await runUserScript(pooled, options.js);
+  if (options.clickSelector !== undefined) await clickElement(pooled, options.clickSelector, deadline);
 }
 
 /** Errors of a step that ran while the page navigated away under it. */
@@ -67,20 +90,21 @@ export function keptNavigating(): ApiError {
 const SCREENSHOT_ATTEMPTS = 3;
 
 /**
- * Takes the picture; when the page navigated by itself in the middle of it (a meta
+ * Makes the output; when the page navigated by itself in the middle of it (a meta
  * refresh, a script's `location`), waits for the new document to load and paint, holds
  * it to the same rules, and tries again (a few times, within the deadline).
  */
-async function screenshotSettled(
+async function produceSettled(
   pooled: PooledContext,
   options: CaptureOptions,
   limits: CaptureLimits,
   deadline: number,
   since: number,
-): Promise<RenderedImage> {
+): Promise<OutputResult> {
+  const output = outputFor(options.format);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await screenshot(pooled, options, limits);
+      return await output.produce(pooled, options, limits, deadline);
     } catch (error) {
       if (!navigatedUnderUs(error)) throw error;
       if (attempt >= SCREENSHOT_ATTEMPTS) throw keptNavigating();
@@ -133,12 +157,13 @@ async function addCookies(pooled: PooledContext, options: CaptureOptions): Promi
   }
 }
 
-async function navigate(pooled: PooledContext, options: CaptureOptions, deadline: number): Promise<void> {
+/** Loads the target; resolves to the HTTP status of its document (undefined for `html`). */
+async function navigate(pooled: PooledContext, options: CaptureOptions, deadline: number): Promise<number | undefined> {
   const { page } = pooled;
   const waitUntil = options.waitUntil;
   if (options.target.kind === 'html') {
     await page.setContent(options.target.html, { waitUntil, timeout: remaining(deadline) });
-    return;
+    return undefined;
   }
   const started = Date.now();
   let response;
@@ -151,10 +176,11 @@ async function navigate(pooled: PooledContext, options: CaptureOptions, deadline
   if (refused) throw new ApiError('TARGET_FORBIDDEN', `The target is not allowed: ${refused}.`);
   const unreached = response?.headers()[UPSTREAM_ERROR_HEADER];
   if (unreached) throw navigationFailed(unreached);
-  const status = response?.status() ?? 0;
-  if (status >= 400) {
+  const status = response?.status();
+  if (status !== undefined && status >= 400 && options.failOnHttpError) {
     throw new ApiError('NAVIGATION_FAILED', `The target answered HTTP ${status}.`, { extras: { targetStatus: status } });
   }
+  return status;
 }
 
 /** What a failed `goto` means for the caller. */
@@ -188,30 +214,4 @@ function navigationFailed(networkError: string): ApiError {
 function unreachedNavigation(pooled: PooledContext, since: number): ApiError | undefined {
   const failure = pooled.proxy.failures.findLast((candidate) => candidate.at >= since);
   return failure && navigationFailed(failure.networkError);
-}
-
-async function screenshot(pooled: PooledContext, options: CaptureOptions, limits: CaptureLimits): Promise<RenderedImage> {
-  const { clip, truncated } = await planClip(pooled, options, limits);
-  const params = {
-    format: options.format,
-    ...(options.quality !== undefined ? { quality: options.quality } : {}),
-    // Chromium's fast PNG encoder: ~3x cheaper than page.screenshot() for a larger file.
-    optimizeForSpeed: true,
-    ...(clip ? { clip, captureBeyondViewport: true } : {}),
-  };
-  return { image: await captureWithRetry(pooled, params), truncated };
-}
-
-async function captureWithRetry(pooled: PooledContext, params: object): Promise<Buffer> {
-  try {
-    const { data } = (await pooled.cdp.send('Page.captureScreenshot', params)) as { data: string };
-    return Buffer.from(data, 'base64');
-  } catch (error) {
-    // Right after a navigation, or when another page was in front, Chromium may have no
-    // frame to read yet ("Unable to capture screenshot"). Two animation frames later it has.
-    if (!(error instanceof Error) || !error.message.includes('Unable to capture screenshot')) throw error;
-    await pooled.page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
-    const { data } = (await pooled.cdp.send('Page.captureScreenshot', params)) as { data: string };
-    return Buffer.from(data, 'base64');
-  }
 }

@@ -78,3 +78,37 @@ export async function elementBox(pooled: PooledContext, css: string): Promise<El
   }
   return box;
 }
+
+/** How long a click waits for what it started (a "load more" fetch, a panel opening). */
+const AFTER_CLICK_MS = 2_000;
+
+/**
+ * Clicks the first visible element matching `css` the way a person would (scrolled into
+ * view, a real mouse event at its centre), then waits for what the click started: a
+ * navigation it caused to load, the network to settle, two frames to paint.
+ * SELECTOR_NOT_FOUND when no element is visible within the deadline.
+ */
+export async function clickElement(pooled: PooledContext, css: string, deadline: number): Promise<void> {
+  const timeout = Math.max(1, deadline - Date.now());
+  try {
+    await waitForVisible(pooled, css, Math.min(timeout, AFTER_CLICK_MS));
+  } catch (error) {
+    if (error instanceof Error && error.name === 'TimeoutError') {
+      throw new ApiError('SELECTOR_NOT_FOUND', `No visible element matches the clickSelector "${css.slice(0, 100)}".`);
+    }
+    throw error;
+  }
+  const box = await elementBox(pooled, css);
+  // Page coordinates; the mouse works in the viewport's, so bring the element into view first.
+  const scrolled = await pooled.page.evaluate(
+    ({ x, y, width, height }) => {
+      window.scrollTo(Math.max(0, x + width / 2 - window.innerWidth / 2), Math.max(0, y + height / 2 - window.innerHeight / 2));
+      return { x: x + width / 2 - window.scrollX, y: y + height / 2 - window.scrollY };
+    },
+    box,
+  );
+  await pooled.page.mouse.click(scrolled.x, scrolled.y);
+  const settleMs = Math.min(AFTER_CLICK_MS, Math.max(1, deadline - Date.now()));
+  await pooled.page.waitForLoadState('load', { timeout: settleMs }).catch(() => undefined);
+  await pooled.networkQuiet(300, settleMs);
+}

@@ -7,6 +7,7 @@ import type { Metrics } from '../metrics.js';
 import type { NetworkPolicy } from '../netguard/network-policy.js';
 import type { Config } from '../config.js';
 import { assertTargetAllowed } from '../netguard/target-policy.js';
+import { captureHeaders } from './capture-headers.js';
 
 /** What the screenshot route needs from the rest of the service. */
 export interface ScreenshotRouteDeps {
@@ -40,12 +41,11 @@ export function screenshotRoutes(app: FastifyInstance, deps: ScreenshotRouteDeps
     const work = capture(request, options, clientGone.signal);
     request.work = work;
     const { result, waitedMs } = await work;
-    if (result.truncated) reply.header('x-pageshot-truncated', 'true');
     return reply
+      .headers(captureHeaders(result, waitedMs))
       .header('content-type', result.contentType)
       .header('cache-control', 'no-store')
-      .header('server-timing', `queue;dur=${waitedMs}, render;dur=${result.renderMs}`)
-      .send(result.image);
+      .send(result.body);
   }
 
   /** Waits for a slot (fair between callers), captures, and records how it went. */
@@ -58,7 +58,7 @@ export function screenshotRoutes(app: FastifyInstance, deps: ScreenshotRouteDeps
     const captureStarted = Date.now();
     try {
       const result = await engine.capture(caller, options, allowedHosts, signal);
-      request.captureStats = { renderMs: result.renderMs, bytes: result.image.length };
+      request.captureStats = { renderMs: result.renderMs, bytes: result.body.length };
       metrics.captureDuration.observe({ outcome: 'succeeded' }, result.renderMs / 1000);
       return { result, waitedMs };
     } catch (error) {

@@ -15,6 +15,13 @@ export function captureRequest(limits: CaptureLimits, fields: Partial<CaptureReq
     darkMode: false,
     omitBackground: false,
     fresh: false,
+    disableAnimations: true,
+    blockCookieBanners: false,
+    blockAds: false,
+    blockTrackers: false,
+    failOnBlank: false,
+    failOnHttpError: true,
+    mediaType: 'screen',
     ...fields,
   };
 }
