@@ -22,10 +22,11 @@ export interface ClipPlan {
 
 /**
  * The longest side, in image pixels, each format can hold: WebP stores sides in 14 bits
- * (16,383), JPEG in 16 (65,535). PNG's limit is far beyond any cap. A picture that would
- * be longer is cut to fit and marked truncated, never encoded broken.
+ * (16,383); JPEG in 16 bits, but Chromium's encoder (libjpeg-turbo) stops at 65,500 and
+ * returns nothing beyond it (measured). PNG's limit is far beyond any cap. A picture that
+ * would be longer is cut to fit and marked truncated, never encoded broken.
  */
-export const MAX_IMAGE_SIDE: Record<'png' | 'jpeg' | 'webp', number> = { png: 1_000_000, jpeg: 65_535, webp: 16_383 };
+export const MAX_IMAGE_SIDE: Record<'png' | 'jpeg' | 'webp', number> = { png: 1_000_000, jpeg: 65_500, webp: 16_383 };
 
 /**
  * The largest region (CSS px, at `scale` image pixels per CSS px) that stays within the

@@ -7,6 +7,8 @@ const SCROLL_SHARE = 0.5;
 const MAX_SCROLL_MS = 10_000;
 /** Longest wait for images and the network to settle after the scroll. */
 const MAX_SETTLE_MS = 3_000;
+/** How much longer than its budget a step in the page may take before it is left behind. */
+const GRACE_MS = 1_000;
 /** Network quiet for this long counts as settled. */
 const QUIET_MS = 300;
 
@@ -19,20 +21,30 @@ const QUIET_MS = 300;
  * grows forever (infinite scroll) stops at the cap.
  */
 /*
- * The functions that run in the page are anonymous arrows kept in constants: the test
- * runner's transpiler wraps named functions in a helper (`__name`) that does not exist
- * in the page.
+ * The functions that run in the page are arrows kept in constants and self-contained:
+ * they are sent as source, and the test runner's transpiler wraps named inner functions
+ * in a helper (`__name`) that does not exist in the page.
  */
 export async function scrollThrough(pooled: PooledContext, limits: CaptureLimits, deadline: number): Promise<void> {
   const started = Date.now();
   const scrollMs = Math.min(MAX_SCROLL_MS, Math.max(0, (deadline - Date.now()) * SCROLL_SHARE));
-  await pooled.page.evaluate(stepThroughPage, [limits.maxFullPageHeight, scrollMs] as const);
+  // In PageShot's own world (a page cannot replace its timers), and bounded from here
+  // too: whatever happens in the page, the capture goes on with the picture as it is.
+  await within(pooled.evaluateIsolated(stepThroughPage, [limits.maxFullPageHeight, scrollMs] as const), scrollMs + GRACE_MS);
   const settleMs = Math.min(MAX_SETTLE_MS, Math.max(0, (deadline - Date.now()) * SCROLL_SHARE));
   await Promise.all([
-    pooled.page.evaluate(awaitImages, [limits.maxFullPageHeight, settleMs] as const).catch(() => undefined),
+    within(pooled.evaluateIsolated(awaitImages, [limits.maxFullPageHeight, settleMs] as const), settleMs + GRACE_MS),
     pooled.networkQuiet(QUIET_MS, settleMs, started),
   ]);
-  await pooled.page.evaluate(backToTop);
+  await within(pooled.evaluateIsolated(backToTop, null), GRACE_MS);
+}
+
+/** Waits for `step` for at most `ms`; a failed or late step is left behind, not thrown. */
+async function within(step: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  step.catch(() => undefined);
+  await Promise.race([step.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 /** In the page: one viewport down per two frames, until the end, the cap, or the time is up. */

@@ -160,6 +160,28 @@ export class PooledContext {
     );
   }
 
+  /**
+   * Evaluates `fn(arg)` in an isolated world of the main frame's current document: the
+   * same DOM, but PageShot's own globals, so a page that replaced `requestAnimationFrame`,
+   * `setTimeout` or `Promise` cannot hang or fool it. `fn` must be self-contained (it is
+   * sent as source) and `arg` JSON. A returned promise is awaited; the result comes back
+   * as JSON.
+   */
+  async evaluateIsolated<A, R>(fn: (arg: A) => R | Promise<R>, arg: A): Promise<R> {
+    const { executionContextId } = (await this.cdp.send('Page.createIsolatedWorld', {
+      frameId: this.mainFrameId,
+      worldName: 'pageshot',
+    })) as { executionContextId: number };
+    const answer = (await this.cdp.send('Runtime.evaluate', {
+      expression: `(${fn.toString()})(${JSON.stringify(arg)})`,
+      contextId: executionContextId,
+      awaitPromise: true,
+      returnByValue: true,
+    })) as { result: { value?: R }; exceptionDetails?: { text?: string } };
+    if (answer.exceptionDetails) throw new Error(`isolated evaluation failed: ${answer.exceptionDetails.text ?? 'exception'}`);
+    return answer.result.value as R;
+  }
+
   /** Forgets what the previous capture left behind in this context's records; call as a capture starts. */
   beginCapture(): void {
     this.mainDocumentBlock = undefined;

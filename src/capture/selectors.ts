@@ -11,17 +11,21 @@ export interface ElementBox {
 }
 
 /**
- * Checks `selector` and `waitForSelector` against Chromium's own CSS grammar before the
+ * Checks `selector`, `waitForSelector`, `clickSelector` and each of `hideSelectors` against Chromium's own CSS grammar before the
  * target is loaded, so a caller's typo is a 400 naming the field, not a failed capture.
  * Both options are plain CSS (`document.querySelector`): Playwright's selector engines
  * (`text=`, `xpath=`, `internal:…`) are not reachable through them.
  */
 export async function assertSelectorsValid(pooled: PooledContext, options: CaptureOptions): Promise<void> {
-  const fields = (['selector', 'waitForSelector'] as const).filter((field) => options[field] !== undefined);
-  if (fields.length === 0) return;
+  const single = (['selector', 'waitForSelector', 'clickSelector'] as const).filter((field) => options[field] !== undefined);
+  const entries: Array<[string, string]> = [
+    ...single.map((field): [string, string] => [field, options[field]!]),
+    ...(options.hideSelectors ?? []).map((css, index): [string, string] => [`hideSelectors/${index}`, css]),
+  ];
+  if (entries.length === 0) return;
   const invalid = await pooled.page.evaluate(
-    (entries) =>
-      entries.find(([, css]) => {
+    (pairs) =>
+      pairs.find(([, css]) => {
         try {
           document.createDocumentFragment().querySelector(css);
           return false;
@@ -29,7 +33,7 @@ export async function assertSelectorsValid(pooled: PooledContext, options: Captu
           return true;
         }
       })?.[0],
-    fields.map((field) => [field, options[field]!] as [string, string]),
+    entries,
   );
   if (invalid !== undefined) {
     throw new ApiError('VALIDATION_ERROR', `"${invalid}" is not a valid CSS selector.`, { extras: { field: invalid } });
@@ -99,16 +103,23 @@ export async function clickElement(pooled: PooledContext, css: string, deadline:
     throw error;
   }
   const box = await elementBox(pooled, css);
-  // Page coordinates; the mouse works in the viewport's, so bring the element into view first.
-  const scrolled = await pooled.page.evaluate(
+  // Page coordinates; the mouse works in the viewport's, so bring the element into view
+  // first, and put the page back where it was afterwards: the picture is of the page, not
+  // of wherever the button happened to be.
+  const view = await pooled.page.evaluate(
     ({ x, y, width, height }) => {
+      const before = { x: window.scrollX, y: window.scrollY };
       window.scrollTo(Math.max(0, x + width / 2 - window.innerWidth / 2), Math.max(0, y + height / 2 - window.innerHeight / 2));
-      return { x: x + width / 2 - window.scrollX, y: y + height / 2 - window.scrollY };
+      return { before, x: x + width / 2 - window.scrollX, y: y + height / 2 - window.scrollY };
     },
     box,
   );
-  await pooled.page.mouse.click(scrolled.x, scrolled.y);
+  const clickedAt = Date.now();
+  await pooled.page.mouse.click(view.x, view.y);
+  // Two frames: the click's handlers ran and the requests they started were seen.
+  await pooled.page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
   const settleMs = Math.min(AFTER_CLICK_MS, Math.max(1, deadline - Date.now()));
   await pooled.page.waitForLoadState('load', { timeout: settleMs }).catch(() => undefined);
-  await pooled.networkQuiet(300, settleMs);
+  await pooled.networkQuiet(300, settleMs, clickedAt);
+  await pooled.page.evaluate(({ x, y }) => window.scrollTo(x, y), view.before).catch(() => undefined);
 }

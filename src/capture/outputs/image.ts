@@ -1,4 +1,5 @@
 import type { CaptureLimits } from '../../config.js';
+import { ApiError } from '../../errors.js';
 import { planClip } from '../clip.js';
 import type { CaptureOptions } from '../options.js';
 import type { PooledContext } from '../pooled-context.js';
@@ -20,7 +21,10 @@ export const imageOutput: Output = {
       optimizeForSpeed: true,
       ...(clip ? { clip, captureBeyondViewport: true } : {}),
     };
-    return { body: await captureWithRetry(pooled, params), contentType: CONTENT_TYPES[format], truncated };
+    const body = await captureWithRetry(pooled, params);
+    // An encoder that gave up (a size it cannot hold) answers with no bytes: never send that as a picture.
+    if (body.length === 0) throw new ApiError('CAPTURE_FAILED', `Chromium could not encode this ${format} picture.`);
+    return { body, contentType: CONTENT_TYPES[format], truncated };
   },
 };
 
