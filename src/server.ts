@@ -20,12 +20,14 @@ import type { LimitBackend } from './limits/policy.js';
 import { consoleRoutes } from './console/routes.js';
 import { keyRoutes } from './routes/keys.js';
 import { auditRoutes, meRoutes } from './routes/me.js';
+import { deviceRoutes } from './routes/devices.js';
 import { metricsRoutes, registerHttpMetrics } from './routes/metrics.js';
 import { usageRoutes } from './routes/usage.js';
 import type { UsageStore } from './store/usage-store.js';
 import { registerUsageAccounting } from './usage/usage-hook.js';
 import type { UsageRecorder } from './usage/usage-recorder.js';
 import { screenshotRoutes, type ScreenshotRouteDeps } from './routes/screenshot.js';
+import { pdfRoutes } from './routes/pdf.js';
 import { statusRoutes, type StatusRouteDeps } from './routes/status.js';
 import type { AuditStore } from './store/audit-store.js';
 
@@ -126,9 +128,11 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   registerUsageAccounting(app, { recorder: deps.usageRecorder, backend: deps.limitBackend });
   registerLimits(app, { config: config.rateLimits, backend: deps.limitBackend, concurrency: deps.concurrency, metrics: deps.metrics });
   screenshotRoutes(app, deps);
+  pdfRoutes(app, deps);
   statusRoutes(app, deps);
   keyRoutes(app, deps.keyService);
   meRoutes(app);
+  deviceRoutes(app);
   auditRoutes(app, deps.audit);
   usageRoutes(app, { store: deps.usageStore, recorder: deps.usageRecorder, keys: deps.keyService });
   metricsRoutes(app, deps);

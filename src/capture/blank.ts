@@ -2,6 +2,7 @@ import { PNG } from 'pngjs';
 import type { CaptureLimits } from '../config.js';
 import { ApiError } from '../errors.js';
 import { planClip } from './clip.js';
+import { effectiveViewport } from './emulation-options.js';
 import type { CaptureOptions } from './options.js';
 import type { PooledContext } from './pooled-context.js';
 
@@ -20,7 +21,8 @@ const TOLERANCE = 8;
  */
 export async function assertNotBlank(pooled: PooledContext, options: CaptureOptions, limits: CaptureLimits): Promise<void> {
   const { clip } = await planClip(pooled, options.format === 'pdf' ? { ...options, format: 'png', fullPage: true } : options, limits);
-  const region = clip ?? { x: 0, y: 0, width: options.width, height: options.height, scale: 1 };
+  const viewport = effectiveViewport(options);
+  const region = clip ?? { x: 0, y: 0, width: viewport.width, height: viewport.height, scale: 1 };
   const scale = Math.min(1, THUMBNAIL_WIDTH / Math.max(1, region.width));
   const { data } = (await pooled.cdp.send('Page.captureScreenshot', {
     format: 'png',

@@ -1,6 +1,7 @@
 import type { CaptureLimits } from '../config.js';
 import type { CaptureOptions } from './options.js';
 import type { PooledContext } from './pooled-context.js';
+import { effectiveViewport } from './emulation-options.js';
 import { elementBox } from './selectors.js';
 
 /** A region of the page to capture, in CSS pixels. */
@@ -44,7 +45,9 @@ function fitToCaps(width: number, height: number, scale: number, limits: Capture
 
 /** Plans the capture of a full page, an element, or the viewport. */
 export async function planClip(pooled: PooledContext, options: CaptureOptions, limits: CaptureLimits): Promise<ClipPlan> {
-  const scale = options.deviceScaleFactor;
+  // A device preset replaces width, height and scale (emulation-options.ts).
+  const viewport = effectiveViewport(options);
+  const scale = viewport.deviceScaleFactor;
   const maxSide = MAX_IMAGE_SIDE[options.format as keyof typeof MAX_IMAGE_SIDE] ?? MAX_IMAGE_SIDE.png;
   if (options.selector !== undefined) {
     const box = await elementBox(pooled, options.selector);
@@ -54,12 +57,12 @@ export async function planClip(pooled: PooledContext, options: CaptureOptions, l
   if (options.fullPage) {
     const metrics = (await pooled.cdp.send('Page.getLayoutMetrics')) as { cssContentSize: { height: number } };
     const pageHeight = Math.max(1, Math.ceil(Number(metrics.cssContentSize.height) || 1));
-    const fitted = fitToCaps(options.width, pageHeight, scale, limits, limits.maxFullPageHeight, maxSide);
+    const fitted = fitToCaps(viewport.width, pageHeight, scale, limits, limits.maxFullPageHeight, maxSide);
     return { clip: { x: 0, y: 0, width: fitted.width, height: fitted.height, scale: 1 }, truncated: fitted.truncated };
   }
-  if (Math.max(options.width, options.height) * scale > maxSide) {
+  if (Math.max(viewport.width, viewport.height) * scale > maxSide) {
     // Only when an operator raised the viewport caps past a format's side (WebP at 3x).
-    const fitted = fitToCaps(options.width, options.height, scale, limits, options.height, maxSide);
+    const fitted = fitToCaps(viewport.width, viewport.height, scale, limits, viewport.height, maxSide);
     return { clip: { x: 0, y: 0, width: fitted.width, height: fitted.height, scale: 1 }, truncated: true };
   }
   return { clip: undefined, truncated: false };

@@ -1,7 +1,7 @@
 import { Type, type Static, type TObject } from '@sinclair/typebox';
 import type { CaptureLimits } from '../config.js';
 import { ApiError } from '../errors.js';
-import { checkEmulationOptions } from './emulation-options.js';
+import { checkEmulationOptions, effectiveViewport } from './emulation-options.js';
 import { pdfOptionsSchema } from './outputs/pdf-options.js';
 
 const shortText = (maxLength: number, description: string) => Type.String({ minLength: 1, maxLength, description });
@@ -66,7 +66,9 @@ function scalarOptions(limits: CaptureLimits) {
     timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_+/-]+$', description: 'IANA time zone, e.g. Europe/Berlin' })),
     locale: Type.Optional(Type.String({ minLength: 2, maxLength: 35, pattern: '^[A-Za-z0-9-]+$', description: 'BCP 47 locale, e.g. de-DE' })),
     reducedMotion: Type.Optional(Type.Union([Type.Literal('reduce'), Type.Literal('no-preference')])),
-    mediaType: Type.Union([Type.Literal('screen'), Type.Literal('print')], { default: 'screen' }),
+    mediaType: Type.Optional(
+      Type.Union([Type.Literal('screen'), Type.Literal('print')], { description: 'CSS media type (default: screen for images, print for PDF)' }),
+    ),
   };
 }
 
@@ -177,10 +179,18 @@ export function toCaptureOptions(request: CaptureRequest, limits: CaptureLimits)
       });
     }
   }
-  const pixels = rest.width * rest.height * rest.deviceScaleFactor ** 2;
+  checkEmulationOptions(rest);
+  const viewport = effectiveViewport(rest);
+  const sizeField = rest.device !== undefined ? 'device' : 'deviceScaleFactor';
+  const pixels = viewport.width * viewport.height * viewport.deviceScaleFactor ** 2;
   if (pixels > limits.maxPixels) {
     throw new ApiError('VALIDATION_ERROR', `width × height × deviceScaleFactor² is ${Math.round(pixels)} pixels; at most ${limits.maxPixels} are allowed.`, {
-      extras: { field: 'deviceScaleFactor', limit: limits.maxPixels },
+      extras: { field: sizeField, limit: limits.maxPixels },
+    });
+  }
+  if (viewport.width > limits.maxWidth || viewport.height > limits.maxHeight) {
+    throw new ApiError('VALIDATION_ERROR', `The device's viewport is larger than this server's ${limits.maxWidth} × ${limits.maxHeight} cap.`, {
+      extras: { field: 'device' },
     });
   }
   if (quality !== undefined && rest.format !== 'jpeg' && rest.format !== 'webp') {
@@ -190,7 +200,6 @@ export function toCaptureOptions(request: CaptureRequest, limits: CaptureLimits)
     throw new ApiError('VALIDATION_ERROR', '"selector" and "fullPage" cannot be combined.', { extras: { field: 'selector' } });
   }
   checkOutputOptions(rest);
-  checkEmulationOptions(rest);
   const target: CaptureTarget = html !== undefined ? { kind: 'html', html } : { kind: 'url', url: parseTargetUrl(url!) };
   checkHeaderNames(rest.headers);
   rest.cookies?.forEach((cookie, index) => checkCookie(cookie, index, target));

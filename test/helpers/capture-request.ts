@@ -21,7 +21,6 @@ export function captureRequest(limits: CaptureLimits, fields: Partial<CaptureReq
     blockTrackers: false,
     failOnBlank: false,
     failOnHttpError: true,
-    mediaType: 'screen',
     ...fields,
   };
 }
