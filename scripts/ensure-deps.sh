@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what PageShot needs when it is missing: Node.js >= 20 is checked (not
-# installed), npm dependencies come from package-lock.json, Chromium and fonts from the
-# system's packages (Debian/Ubuntu apt). Safe to run again: it does nothing when all is there.
+# installed), npm dependencies come from package-lock.json; Chromium, fonts for every script
+# and uBlock Origin's filter lists come from the system's packages (Debian/Ubuntu apt).
+# Safe to run again: it does nothing when all is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,16 +29,80 @@ have_chromium() {
     command -v google-chrome >/dev/null 2>&1 || command -v google-chrome-stable >/dev/null 2>&1
 }
 
-if ! have_chromium; then
-  if ! command -v apt-get >/dev/null 2>&1; then
-    echo "No Chromium found and no apt-get to install it: install Chromium and set PAGESHOT_CHROMIUM_PATH." >&2
-    exit 1
+# Fonts, so every script renders (config/fonts.conf sets the preferences Chromium uses):
+#   fonts-liberation        metric clones of Arial, Times New Roman, Courier New
+#   fonts-noto-core         Latin, Greek, Cyrillic, Arabic, Hebrew, Armenian, Georgian, Ethiopic,
+#                           Indic (Devanagari, Bengali, Tamil, Telugu…), Thai, Lao, Khmer, Myanmar…
+#   fonts-noto-cjk          Chinese (Simplified and Traditional), Japanese, Korean
+#   fonts-noto-color-emoji  colour emoji
+#   fonts-symbola           symbols no other font has (dingbats, arrows, technical signs)
+# plus uBlock Origin's copy of EasyList / EasyPrivacy, which ad blocking reads from
+# /usr/share/chromium/extensions/ublock-origin/assets/thirdparties/easylist/.
+system_packages=(fonts-liberation fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji fonts-symbola webext-ublock-origin-chromium)
+
+# The packages above that are not installed, one per line. One dpkg-query call and no
+# other process keep this fast: it runs at every start and every test run.
+missing_system_packages() {
+  local installed package
+  # "ii", "hi" (held)…: the second letter of the abbreviated status is "i" when installed.
+  installed=$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' "${system_packages[@]}" 2>/dev/null |
+    awk 'substr($1, 2, 1) == "i" { print $2 }') || true
+  for package in "${system_packages[@]}"; do
+    [[ $'\n'"$installed"$'\n' == *$'\n'"$package"$'\n'* ]] || echo "$package"
+  done
+}
+
+# Without dpkg (not Debian/Ubuntu), ask fontconfig which scripts no font covers instead.
+missing_font_coverage() {
+  local lang
+  for lang in zh-cn ja ko hi bn ta th ar he; do
+    [ -n "$(fc-list ":lang=$lang" family 2>/dev/null)" ] || printf '%s ' "$lang"
+  done
+  [ -n "$(fc-list ':lang=und-zsye:color=true' family 2>/dev/null)" ] || printf 'colour-emoji '
+}
+
+need_chromium=no
+have_chromium || need_chromium=yes
+missing=()
+if command -v dpkg-query >/dev/null 2>&1; then
+  mapfile -t missing < <(missing_system_packages)
+elif command -v fc-list >/dev/null 2>&1; then
+  uncovered=$(missing_font_coverage)
+  if [ -n "$uncovered" ]; then
+    echo "WARNING: no font for: ${uncovered% }. Screenshots will show empty boxes for that text. Install Noto fonts (Sans, CJK, Color Emoji) with your system's package manager." >&2
   fi
-  sudo=""
-  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-  echo "Installing Chromium from the system's packages…"
-  $sudo apt-get update -qq
-  # Debian ships "chromium"; Ubuntu names it "chromium-browser".
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium fonts-liberation ||
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium-browser fonts-liberation
+else
+  echo "WARNING: cannot check fonts (no dpkg-query, no fc-list). Install Noto fonts (Sans, CJK, Color Emoji) or some scripts render as empty boxes." >&2
+fi
+
+if [ "$need_chromium" = yes ] && ! command -v apt-get >/dev/null 2>&1; then
+  echo "No Chromium found and no apt-get to install it: install Chromium and set PAGESHOT_CHROMIUM_PATH." >&2
+  exit 1
+fi
+
+if [ "$need_chromium" = yes ] || [ "${#missing[@]}" -gt 0 ]; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    # Chromium is there (checked above): screenshots work, some text shows as empty boxes.
+    echo "WARNING: missing ${missing[*]} and no apt-get to install them: some scripts and emoji will render as empty boxes, and ad blocking has no EasyList." >&2
+  else
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+    echo "Installing from the system's packages:$([ "$need_chromium" = no ] || printf ' chromium') ${missing[*]}…"
+    # Offline, the package lists already here may still do; the install says if not.
+    $sudo apt-get update -qq || echo "WARNING: apt-get update failed; trying with the package lists already here." >&2
+    # A package this release lacks (fonts-symbola is not in every one) would make apt
+    # refuse the whole list, Chromium included: leave it out, loudly.
+    available=()
+    for package in "${missing[@]}"; do
+      if apt-cache show "$package" >/dev/null 2>&1; then available+=("$package")
+      else echo "WARNING: $package is not available from apt here; skipping it." >&2; fi
+    done
+    apt_install() { DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@"; }
+    if [ "$need_chromium" = yes ]; then
+      # Debian ships "chromium"; Ubuntu names it "chromium-browser".
+      apt_install chromium "${available[@]}" || apt_install chromium-browser "${available[@]}"
+    elif [ "${#available[@]}" -gt 0 ] && ! apt_install "${available[@]}"; then
+      echo "WARNING: installing ${available[*]} failed: some scripts and emoji may render as empty boxes, and ad blocking may have no EasyList." >&2
+    fi
+  fi
 fi

@@ -1,4 +1,8 @@
 import { EventEmitter } from 'node:events';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import type { Logger } from 'pino';
 import { GuardProxy } from '../netguard/guard-proxy.js';
@@ -27,6 +31,26 @@ export const CHROMIUM_ARGS = [
   '--webrtc-ip-handling-policy=disable_non_proxied_udp',
 ];
 
+/**
+ * PageShot's fontconfig file: the system's configuration plus colour-emoji and CJK
+ * preferences. `config/` sits at the package root, two levels above this module both in
+ * `src/capture/` (run through tsx) and in `dist/capture/` (after a build).
+ */
+export const FONTS_CONF = fileURLToPath(new URL('../../config/fonts.conf', import.meta.url));
+
+/** The system configuration FONTS_CONF includes; without it fontconfig would find no fonts at all. */
+const SYSTEM_FONTS_CONF = '/etc/fonts/fonts.conf';
+
+/**
+ * The fontconfig file Chromium should read, or undefined to leave fontconfig alone: an
+ * operator's own FONTCONFIG_FILE wins, and PageShot's file is only used where the system
+ * configuration it builds on exists (not on layouts such as NixOS).
+ */
+export function pageshotFontconfigFile(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.FONTCONFIG_FILE) return undefined;
+  return existsSync(SYSTEM_FONTS_CONF) && existsSync(FONTS_CONF) ? FONTS_CONF : undefined;
+}
+
 /** One launched browser. A new generation replaces it after a crash or a recycle. */
 export interface BrowserHandle {
   readonly browser: Browser;
@@ -53,6 +77,8 @@ export interface BrowserManagerOptions {
 interface LaunchPlan {
   executablePath: string;
   sandbox: boolean;
+  /** Set as FONTCONFIG_FILE in Chromium's environment (which setpriv passes on unchanged). */
+  fontconfigFile: string | undefined;
 }
 
 interface Generation {
@@ -86,6 +112,8 @@ export class BrowserManager extends EventEmitter {
   private plan: LaunchPlan | undefined;
   /** The generated launcher that starts Chromium as an unprivileged user, if any. */
   private launcher: string | undefined;
+  /** A world-readable copy of the font configuration for an unprivileged Chromium, if any. */
+  private fontsCopy: string | undefined;
 
   constructor(private readonly options: BrowserManagerOptions) {
     super();
@@ -140,6 +168,7 @@ export class BrowserManager extends EventEmitter {
     await Promise.allSettled(all.map((generation) => generation.handle.browser.close()));
     await this.denyAll?.close();
     if (this.launcher) removeLauncher(this.launcher);
+    if (this.fontsCopy) rmSync(this.fontsCopy, { recursive: true, force: true });
   }
 
   private findGeneration(handle: BrowserHandle): Generation | undefined {
@@ -234,7 +263,10 @@ export class BrowserManager extends EventEmitter {
    */
   private firstPlan(): { mode: SandboxMode; plan: LaunchPlan } {
     const mode = this.options.sandbox ?? 'auto';
-    if (!runningAsRoot()) return { mode, plan: { executablePath: this.options.executablePath, sandbox: mode !== 'off' } };
+    const fontconfigFile = pageshotFontconfigFile();
+    if (!runningAsRoot()) {
+      return { mode, plan: { executablePath: this.options.executablePath, sandbox: mode !== 'off', fontconfigFile } };
+    }
     const name = this.options.chromiumUser ?? 'nobody';
     const user = lookupUser(name);
     if (!user) {
@@ -242,10 +274,26 @@ export class BrowserManager extends EventEmitter {
       this.options.logger.warn(
         `PageShot runs as root and the user "${name}" (PAGESHOT_CHROMIUM_USER) does not exist: Chromium runs as root WITHOUT its sandbox.`,
       );
-      return { mode, plan: { executablePath: this.options.executablePath, sandbox: false } };
+      return { mode, plan: { executablePath: this.options.executablePath, sandbox: false, fontconfigFile } };
     }
     this.launcher = writeUnprivilegedLauncher(this.options.executablePath, user);
-    return { mode, plan: { executablePath: this.launcher, sandbox: mode !== 'off' } };
+    const shared = fontconfigFile && this.shareFontconfig(fontconfigFile);
+    return { mode, plan: { executablePath: this.launcher, sandbox: mode !== 'off', fontconfigFile: shared } };
+  }
+
+  /**
+   * Copies the font configuration where any user can read it: the unprivileged user may
+   * not be able to enter the package's folder (say /root/pageshot), and fontconfig would
+   * then fall back to a bare built-in configuration without the system's rules or ours.
+   * The file includes the system's by absolute path, so a copy works anywhere.
+   */
+  private shareFontconfig(file: string): string {
+    this.fontsCopy = mkdtempSync(path.join(os.tmpdir(), 'pageshot-fonts-'));
+    const copy = path.join(this.fontsCopy, 'fonts.conf');
+    copyFileSync(file, copy);
+    chmodSync(this.fontsCopy, 0o755);
+    chmodSync(copy, 0o644);
+    return copy;
   }
 
   private launchWith(plan: LaunchPlan, denyAllProxy: string): Promise<Browser> {
@@ -254,6 +302,8 @@ export class BrowserManager extends EventEmitter {
       // Without the sandbox, Playwright adds --no-sandbox itself.
       chromiumSandbox: plan.sandbox,
       args: [...CHROMIUM_ARGS, `--proxy-server=${denyAllProxy}`, '--proxy-bypass-list=<-loopback>'],
+      // Without a fontconfig file of its own, Playwright passes PageShot's environment as it is.
+      env: plan.fontconfigFile ? { ...process.env, FONTCONFIG_FILE: plan.fontconfigFile } : undefined,
       // PageShot closes the browser itself, last, during graceful shutdown.
       handleSIGINT: false,
       handleSIGTERM: false,
