@@ -23,6 +23,8 @@ export interface CaptureLimits {
   maxHtmlBytes: number;
   /** Pages one PDF may have. */
   maxPdfPages: number;
+  /** Bytes one PDF may have. */
+  maxPdfBytes: number;
 }
 
 /** The whole configuration of a PageShot process, read once from the environment. */
@@ -362,6 +364,7 @@ export function loadConfig(env: Env = process.env): Config {
       defaultTimeoutMs: Math.min(30_000, maxTimeoutMs),
       maxHtmlBytes: readInt(env, 'PAGESHOT_MAX_HTML_BYTES', 1_000_000, 1_000, 50_000_000),
       maxPdfPages: readInt(env, 'PAGESHOT_MAX_PDF_PAGES', 100, 1, 10_000),
+      maxPdfBytes: readInt(env, 'PAGESHOT_MAX_PDF_BYTES', 52_428_800, 100_000, 2_000_000_000),
     },
     auth: readAuth(env),
     store: {

@@ -34,6 +34,7 @@ function describe(issue: ValidationIssue, all: ValidationIssue[]): string {
     if (allowed.length > 0) return `"${fieldOf(issue)}" must be one of: ${allowed.join(', ')}.`;
   }
   // A regular expression says nothing to a caller; what it guards against does.
+  if (issue.keyword === 'const') return `"${fieldOf(issue)}" must be ${JSON.stringify(issue.params.allowedValue)}.`;
   if (issue.keyword === 'pattern') return `"${fieldOf(issue)}" has characters or a form that is not allowed there.`;
   return `"${fieldOf(issue)}" ${issue.message ?? 'is not valid'}.`;
 }

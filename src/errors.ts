@@ -55,6 +55,8 @@ export const ERROR_CODES = {
   BLANK_PAGE: 422,
   /** The PDF would have more pages than `PAGESHOT_MAX_PDF_PAGES` allows. */
   TOO_MANY_PAGES: 422,
+  /** The PDF would be larger than `PAGESHOT_MAX_PDF_BYTES`. */
+  PDF_TOO_LARGE: 422,
 } as const;
 
 /** A stable, machine-readable error code. */

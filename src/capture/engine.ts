@@ -24,6 +24,7 @@ const REUSABLE_AFTER: ReadonlySet<ErrorCode> = new Set([
   'TARGET_IS_DOWNLOAD',
   'BLANK_PAGE',
   'TOO_MANY_PAGES',
+  'PDF_TOO_LARGE',
 ]);
 
 /** How long a failed capture waits to learn whether its renderer crashed. */

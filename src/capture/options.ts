@@ -2,7 +2,7 @@ import { Type, type Static, type TObject } from '@sinclair/typebox';
 import type { CaptureLimits } from '../config.js';
 import { ApiError } from '../errors.js';
 import { checkEmulationOptions, effectiveViewport } from './emulation-options.js';
-import { pdfOptionsSchema } from './outputs/pdf-options.js';
+import { checkPdfOptions, pdfOptionsSchema } from './outputs/pdf-options.js';
 
 const shortText = (maxLength: number, description: string) => Type.String({ minLength: 1, maxLength, description });
 
@@ -210,6 +210,7 @@ export function toCaptureOptions(request: CaptureRequest, limits: CaptureLimits)
 /** Options that belong to one output only. */
 function checkOutputOptions(request: Omit<CaptureRequest, 'url' | 'html' | 'quality' | 'scrollPage'>): void {
   const pdf = request.format === 'pdf';
+  checkPdfOptions(request.pdf);
   if (request.pdf !== undefined && !pdf) {
     throw new ApiError('VALIDATION_ERROR', '"pdf" options apply only to format "pdf".', { extras: { field: 'pdf' } });
   }

@@ -23,6 +23,22 @@ export interface ScreenshotRouteDeps {
  * validate, check the target, wait for a slot, capture, answer with the image.
  */
 export function screenshotRoutes(app: FastifyInstance, deps: ScreenshotRouteDeps): void {
+  const { config } = deps;
+  const handle = captureHandler(deps);
+  const routeConfig = { scope: 'screenshot' as const, capture: true };
+  app.post('/screenshot', { config: routeConfig, schema: { body: captureBodySchema(config.limits) } }, (request, reply) =>
+    handle(request, reply, request.body as CaptureRequest),
+  );
+  app.get('/screenshot', { config: routeConfig, schema: { querystring: captureQuerySchema(config.limits) } }, (request, reply) =>
+    handle(request, reply, request.query as CaptureRequest),
+  );
+}
+
+/**
+ * The handler every capture route shares (`/screenshot`, `/pdf`): validate, check the
+ * target, wait for a slot, capture, answer with the output's bytes and headers.
+ */
+export function captureHandler(deps: ScreenshotRouteDeps) {
   const { config, admission, engine, metrics } = deps;
 
   async function handle(request: FastifyRequest, reply: FastifyReply, input: CaptureRequest) {
@@ -73,11 +89,5 @@ export function screenshotRoutes(app: FastifyInstance, deps: ScreenshotRouteDeps
     }
   }
 
-  const routeConfig = { scope: 'screenshot' as const, capture: true };
-  app.post('/screenshot', { config: routeConfig, schema: { body: captureBodySchema(config.limits) } }, (request, reply) =>
-    handle(request, reply, request.body as CaptureRequest),
-  );
-  app.get('/screenshot', { config: routeConfig, schema: { querystring: captureQuerySchema(config.limits) } }, (request, reply) =>
-    handle(request, reply, request.query as CaptureRequest),
-  );
+  return handle;
 }
