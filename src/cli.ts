@@ -26,12 +26,17 @@ shoot options (the same as the API's):
   --width N --height N      viewport in CSS pixels (default 1280x720)
   --device-scale-factor N   1 to 3
   --full-page               capture the whole page
-  --format png|jpeg|webp    --quality 0-100 (jpeg, webp)
+  --format png|jpeg|webp|pdf  --quality 0-100 (jpeg, webp)
   --selector CSS            capture one element
   --wait-until load|domcontentloaded|networkidle
   --wait-for-selector CSS   --delay MS   --timeout MS
   --dark-mode   --omit-background   --user-agent UA
   --css TEXT    --js TEXT   --html  (treat the argument as markup, not a URL)
+  --scroll-page true|false  --disable-animations true|false   --click-selector CSS
+  --block-cookie-banners   --block-ads   --block-trackers   --fail-on-blank
+  --fail-on-http-error true|false
+  --device NAME  --timezone ZONE  --locale TAG  --media-type screen|print
+  --reduced-motion reduce|no-preference
 `;
 
 /**

@@ -30,6 +30,19 @@ export const SHOOT_FLAGS = {
   'user-agent': { type: 'string' },
   css: { type: 'string' },
   js: { type: 'string' },
+  'scroll-page': { type: 'string' },
+  'disable-animations': { type: 'string' },
+  'block-cookie-banners': { type: 'boolean' },
+  'block-ads': { type: 'boolean' },
+  'block-trackers': { type: 'boolean' },
+  'click-selector': { type: 'string' },
+  'fail-on-blank': { type: 'boolean' },
+  'fail-on-http-error': { type: 'string' },
+  device: { type: 'string' },
+  timezone: { type: 'string' },
+  locale: { type: 'string' },
+  'reduced-motion': { type: 'string' },
+  'media-type': { type: 'string' },
 } as const;
 
 type Flags = Partial<Record<keyof typeof SHOOT_FLAGS, string | boolean>>;
