@@ -42,6 +42,11 @@ describe('Python client against a real PageShot', () => {
     site = await startFixtureSite({
       // Holds its answer until /gates/open: a capture that takes exactly as long as a test needs.
       '/gate': (_req, res) => gates.push(res),
+      // A redirect, so the final URL differs from the one asked for.
+      '/moved': (_req, res) => {
+        res.writeHead(302, { location: '/' });
+        res.end();
+      },
       '/gates/waiting': (_req, res) => res.end(String(gates.length)),
       '/gates/open': (_req, res) => {
         for (const held of gates.splice(0)) {
@@ -61,7 +66,7 @@ describe('Python client against a real PageShot', () => {
     await site.close();
   });
 
-  it('passes its unittest suite: success, 401/403 without retries, busy and 429 retried per Retry-After, caps, cancel, no key in errors', { skip: pythonMissing() }, async (t) => {
+  it('passes its unittest suite: success, capture options and answer headers, PDF, devices, 401/403 without retries, busy and 429 retried per Retry-After, caps, cancel, no key in errors', { skip: pythonMissing() }, async (t) => {
     const { code, output } = await runUnittest({
       PAGESHOT_TEST_BASE_URL: server.url,
       PAGESHOT_TEST_ROOT_KEY: ROOT_KEY,

@@ -7,6 +7,7 @@ import {
   AbortError,
   ApiError,
   AuthenticationError,
+  CaptureError,
   ConnectionError,
   NotFoundError,
   PageShot,
@@ -19,6 +20,9 @@ import {
   type PageShotOptions,
   type RetryEvent,
 } from '../clients/typescript/src/index.js';
+import type { CaptureRequest } from '../src/capture/options.js';
+import type { PdfOptions as ServerPdfOptions } from '../src/capture/outputs/pdf-options.js';
+import type { DeviceListing } from '../src/routes/devices.js';
 import type { RemoteSdk } from '../src/cli-remote.js';
 import { startFixtureSite, type FixtureSite } from './helpers/fixture-site.js';
 import { decodeImage, startPageShot, type TestServer } from './helpers/harness.js';
@@ -26,6 +30,16 @@ import { AUTH_ENV, bearer, createKey, ROOT_KEY } from './helpers/keys.js';
 
 // The CLI loads the SDK at run time; this line makes the compiler hold the SDK to the shape the CLI expects.
 const _sdkFitsTheCli: RemoteSdk = sdk;
+
+// The server's schemas are the source of truth: these lines stop compiling when the SDK's
+// option types miss an option, name one the server lacks, or type a value differently.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const _sameOptionNames: Same<keyof CaptureRequest, keyof sdk.ScreenshotOptions> = true;
+const _samePdfOptionNames: Same<keyof ServerPdfOptions, keyof sdk.PdfOptions> = true;
+const _sameDeviceFields: Same<DeviceListing, sdk.Device> = true;
+const _serverValuesFit = (request: CaptureRequest): sdk.ScreenshotOptions => request;
+const _sdkValuesFit = (options: Required<Omit<sdk.ScreenshotOptions, 'pdf'>>): Partial<CaptureRequest> => options;
+const _pdfValuesFit = [(pdf: ServerPdfOptions): sdk.PdfOptions => pdf, (pdf: Required<sdk.PdfOptions>): Partial<ServerPdfOptions> => pdf];
 
 /** Every secret a test used, and every error a test saw: none may show the other. */
 const secrets = new Set<string>([ROOT_KEY]);
@@ -54,6 +68,11 @@ describe('TypeScript client against a real PageShot', () => {
     site = await startFixtureSite({
       // Holds its answer until openGates(): a capture that takes exactly as long as a test needs.
       '/gate': (_req, res) => gates.push(res),
+      // A redirect, so the final URL differs from the one asked for.
+      '/moved': (_req, res) => {
+        res.writeHead(302, { location: '/' });
+        res.end();
+      },
     });
     // One capture slot and no queue: a second capture while one runs is refused with 503
     // QUEUE_FULL (with a calm CPU reading, so a busy test machine does not make it SERVER_BUSY).
@@ -340,6 +359,64 @@ describe('TypeScript client against a real PageShot', () => {
       if (saved === undefined) delete process.env.PAGESHOT_API_KEY;
       else process.env.PAGESHOT_API_KEY = saved;
     }
+  });
+
+  it('sends the new capture options and reads back the final URL, the target status and the phases', async () => {
+    const pageshot = client();
+    const iphone = (await pageshot.devices()).find((device) => device.name === 'iPhone 15');
+    assert.ok(iphone, 'devices() lists iPhone 15');
+    assert.deepEqual([iphone.mobile, iphone.touch, typeof iphone.userAgent], [true, true, 'string']);
+
+    const shot = await pageshot.screenshot({
+      url: `${site.url}/moved`,
+      device: 'iPhone 15',
+      timezone: 'Europe/Berlin',
+      locale: 'de-DE',
+      reducedMotion: 'reduce',
+      mediaType: 'screen',
+      scrollPage: true,
+      disableAnimations: true,
+      blockCookieBanners: true,
+      clickSelector: '#block',
+      hideSelectors: ['#green'],
+      blockResources: ['font', 'media'],
+      failOnBlank: true,
+    });
+    assert.equal(shot.finalUrl, `${site.url}/`, 'the redirect was followed');
+    assert.equal(shot.targetStatus, 200);
+    assert.equal(shot.truncated, false);
+    assert.equal(shot.pages, undefined);
+    for (const phase of ['navigation', 'waits', 'scroll', 'capture']) assert.equal(typeof shot.timing.phases[phase], 'number', phase);
+    assert.equal(typeof shot.timing.queueMs, 'number');
+    assert.equal(typeof shot.timing.renderMs, 'number');
+    const image = await decodeImage(Buffer.from(shot.image));
+    assert.deepEqual([image.width, image.height], [iphone.width * iphone.deviceScaleFactor, iphone.height * iphone.deviceScaleFactor]);
+
+    const notFound = `${site.url}/status?code=404`;
+    const tolerated = await pageshot.screenshot({ url: notFound, failOnHttpError: false });
+    assert.equal(tolerated.targetStatus, 404);
+    const refused = await failure(pageshot.screenshot(notFound), CaptureError);
+    assert.deepEqual([refused.code, refused.targetStatus, refused.attempts], ['NAVIGATION_FAILED', 404, 1]);
+  });
+
+  it('prints a PDF with pdf() (POST /pdf) and with format "pdf", with its page count', async () => {
+    const pageshot = client();
+    const html = '<h1>one</h1><h1 style="break-before: page">two</h1><h1 style="break-before: page">three</h1>';
+    const document = await pageshot.pdf({ html, pdf: { paperFormat: 'A4', margin: { top: '1cm', bottom: '1cm' }, footerTemplate: '<span class="pageNumber"></span>' } });
+    assert.equal(Buffer.from(document.image.subarray(0, 5)).toString('latin1'), '%PDF-');
+    assert.equal(document.contentType, 'application/pdf');
+    assert.equal(document.pages, 3);
+    assert.equal(document.targetStatus, undefined, 'html has no target status');
+    assert.equal(document.finalUrl, undefined);
+
+    const firstTwo = await pageshot.screenshot({ html, format: 'pdf', pdf: { pageRanges: '1-2', landscape: true } });
+    assert.equal(Buffer.from(firstTwo.image.subarray(0, 5)).toString('latin1'), '%PDF-');
+    assert.equal(firstTwo.pages, 2);
+  });
+
+  it('fails a blank page with failOnBlank: CaptureError BLANK_PAGE, not retried', async () => {
+    const blank = await failure(client().screenshot({ html: '<!doctype html><body style="background:#fff"></body>', failOnBlank: true }), CaptureError);
+    assert.deepEqual([blank.code, blank.status, blank.attempts], ['BLANK_PAGE', 422, 1]);
   });
 
   it('never shows a key in any error or in the client, however it is printed', () => {

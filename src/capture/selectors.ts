@@ -11,10 +11,11 @@ export interface ElementBox {
 }
 
 /**
- * Checks `selector`, `waitForSelector`, `clickSelector` and each of `hideSelectors` against Chromium's own CSS grammar before the
- * target is loaded, so a caller's typo is a 400 naming the field, not a failed capture.
- * Both options are plain CSS (`document.querySelector`): Playwright's selector engines
- * (`text=`, `xpath=`, `internal:…`) are not reachable through them.
+ * Checks `selector`, `waitForSelector`, `clickSelector` and each of `hideSelectors`
+ * against Chromium's own CSS grammar before the target is loaded, so a caller's typo is
+ * a 400 naming the field, not a failed capture. All are plain CSS
+ * (`document.querySelector`): Playwright's selector engines (`text=`, `xpath=`,
+ * `internal:…`) are not reachable through them.
  */
 export async function assertSelectorsValid(pooled: PooledContext, options: CaptureOptions): Promise<void> {
   const single = (['selector', 'waitForSelector', 'clickSelector'] as const).filter((field) => options[field] !== undefined);

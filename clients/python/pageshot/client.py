@@ -9,13 +9,13 @@ import threading
 import urllib.parse
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Union, cast
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union, cast
 
 from .errors import PageShotError
 from .rate_limit import RateLimit
 from .retry import Repeatable, RetryEvent, RetryPolicy
 from .transport import Call, Transport
-from .models import IssuedKey, KeyInfo, KeyPage, Me, Status, Usage
+from .models import Device, IssuedKey, KeyInfo, KeyPage, Me, Status, Usage
 
 DEFAULT_BASE_URL = "http://localhost:3000"
 
@@ -40,6 +40,57 @@ def _camel_keys(values: Mapping[str, Any]) -> Dict[str, Any]:
     return {_camel(name): value for name, value in values.items() if value is not None}
 
 
+def _camel_deep(value: Any) -> Any:
+    """``_camel_keys`` all the way down: dicts in dicts and in lists."""
+    if isinstance(value, dict):
+        return {_camel(str(name)): _camel_deep(item) for name, item in cast(Dict[Any, Any], value).items() if item is not None}
+    if isinstance(value, (list, tuple)):
+        return [_camel_deep(item) for item in cast(Sequence[Any], value)]
+    return value
+
+
+#: Capture options whose own keys are API names too: ``pdf={"page_ranges": "1-2"}``,
+#: ``cookies=[{"http_only": True}]``. ``headers`` is not among them: its keys are header names.
+_NESTED_OPTIONS = ("pdf", "cookies")
+
+
+def _capture_body(url: Optional[str], options: Mapping[str, Any]) -> Dict[str, Any]:
+    """The JSON body of a capture: option names in camelCase, nested ones too (but not header names)."""
+    body = _camel_keys(options)
+    for name in _NESTED_OPTIONS:
+        if name in body:
+            body[name] = _camel_deep(body[name])
+    if url is not None:
+        body["url"] = url
+    return body
+
+
+def _server_timing(header: str) -> Tuple[Dict[str, float], Dict[str, float]]:
+    """``queue;dur=3, navigation;dur=120, render;dur=170`` → ``({"queue_ms": 3, "render_ms": 170},
+    {"navigation": 120})``: queue and render (the total), and every other entry as a phase, in order."""
+    timing: Dict[str, float] = {}
+    phases: Dict[str, float] = {}
+    for entry in header.split(","):
+        name, *params = [part.strip() for part in entry.split(";")]
+        durations = [param[4:].strip('"') for param in params if param.lower().startswith("dur=")]
+        try:
+            ms = float(durations[0]) if durations else None
+        except ValueError:
+            ms = None
+        if not name or ms is None:
+            continue
+        if name in ("queue", "render"):
+            timing[f"{name}_ms"] = ms
+        else:
+            phases[name] = ms
+    return timing, phases
+
+
+def _int_header(headers: Mapping[str, str], name: str) -> Optional[int]:
+    value = (headers.get(name) or "").strip()
+    return int(value) if value.isdigit() else None
+
+
 def _day(value: DateLike) -> Optional[str]:
     """``YYYY-MM-DD`` of a date (a datetime's UTC day); strings pass through for the server to check."""
     if isinstance(value, datetime):
@@ -59,21 +110,34 @@ def _json(answer_body: bytes) -> Any:
 
 @dataclass(frozen=True)
 class Screenshot:
-    """A captured image."""
+    """A capture: an image, or a PDF (``format="pdf"`` or :meth:`PageShot.pdf`)."""
 
-    #: The image bytes.
+    #: The bytes of the image (or of the PDF).
     image: bytes = field(repr=False)
-    #: ``image/png``, ``image/jpeg`` or ``image/webp``.
+    #: ``image/png``, ``image/jpeg``, ``image/webp`` or ``application/pdf``.
     content_type: str
     #: Where the key stands after this request, if the server said.
     rate_limit: Optional[RateLimit]
     #: The server's request id.
     request_id: Optional[str]
-    #: Milliseconds queued and rendering on the server (``Server-Timing``), when sent.
+    #: Milliseconds queued (``queue_ms``) and rendering (``render_ms``) on the server
+    #: (``Server-Timing``), when sent.
     timing: Dict[str, float] = field(default_factory=lambda: cast(Dict[str, float], {}))
+    #: Milliseconds in each phase of the render, in order: ``navigation``, ``waits``,
+    #: ``scroll``, ``delay``, ``capture`` (those that ran), from ``Server-Timing``.
+    phases: Dict[str, float] = field(default_factory=lambda: cast(Dict[str, float], {}))
+    #: The page's address when captured, after redirects (``X-PageShot-Final-Url``);
+    #: None for ``html`` and very long addresses.
+    final_url: Optional[str] = None
+    #: HTTP status of the target's document (``X-PageShot-Target-Status``); None for ``html``.
+    target_status: Optional[int] = None
+    #: True when a size cap cut the page or element short (``X-PageShot-Truncated``).
+    truncated: bool = False
+    #: Page count of a PDF (``X-PageShot-Pages``); None for images.
+    pages: Optional[int] = None
 
     def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
-        """Writes the image to ``path``."""
+        """Writes the image (or PDF) to ``path``."""
         with open(path, "wb") as file:
             file.write(self.image)
 
@@ -222,23 +286,45 @@ class PageShot:
         return self._transport.rate_limit
 
     def screenshot(self, url: Optional[str] = None, *, cancel: Optional[threading.Event] = None, **options: Any) -> Screenshot:
-        """Captures ``url``, or whatever ``options`` describe (``html=``, ``width=``,
-        ``full_page=``, ``format=``…; snake_case or the API's camelCase).
+        """``POST /screenshot``: captures ``url``, or whatever ``options`` describe (``html=``,
+        ``width=``, ``full_page=``, ``format=``, ``device=``, ``block_ads=``, ``pdf=``…;
+        snake_case or the API's camelCase, in ``pdf`` and ``cookies`` too; ``headers`` keys are
+        sent as given). With ``format="pdf"`` the bytes are a PDF, as from :meth:`pdf`.
 
         :param cancel: a :class:`threading.Event`; setting it ends the call before its next
             request or during a wait between retries (a request in flight runs to its timeout).
         """
-        body = _camel_keys(options)
-        if url is not None:
-            body["url"] = url
-        answer = self._transport.call(
-            Call("POST", "/screenshot", _SCREENSHOT, body=body, accept="image/*, application/json"), cancel=cancel
+        return self._capture("/screenshot", _capture_body(url, options), cancel)
+
+    def pdf(self, url: Optional[str] = None, *, cancel: Optional[threading.Event] = None, **options: Any) -> Screenshot:
+        """``POST /pdf``: prints ``url`` (or ``html=``) as a PDF. Takes the options of
+        :meth:`screenshot`; paper, margins, page ranges and header/footer go in ``pdf=``, e.g.
+        ``pdf={"paper_format": "A4", "margin": {"top": "1cm"}, "page_ranges": "1-2"}``.
+        The PDF is in ``image``, its page count in ``pages``."""
+        return self._capture("/pdf", _capture_body(url, options), cancel)
+
+    def _capture(self, path: str, body: Dict[str, Any], cancel: Optional[threading.Event]) -> Screenshot:
+        call = Call("POST", path, _SCREENSHOT, body=body, accept="image/*, application/pdf, application/json")
+        answer = self._transport.call(call, cancel=cancel)
+        headers = answer.headers
+        timing, phases = _server_timing(headers.get("server-timing") or "")
+        return Screenshot(
+            answer.body,
+            answer.content_type,
+            answer.rate_limit,
+            answer.request_id,
+            timing,
+            phases,
+            final_url=headers.get("x-pageshot-final-url") or None,
+            target_status=_int_header(headers, "x-pageshot-target-status"),
+            truncated=(headers.get("x-pageshot-truncated") or "").strip().lower() == "true",
+            pages=_int_header(headers, "x-pageshot-pages"),
         )
-        timing = {
-            ("queue_ms" if name == "queue" else "render_ms"): float(ms)
-            for name, ms in re.findall(r"(queue|render);dur=([\d.]+)", answer.headers.get("server-timing") or "")
-        }
-        return Screenshot(answer.body, answer.content_type, answer.rate_limit, answer.request_id, timing)
+
+    def devices(self, *, cancel: Optional[threading.Event] = None) -> List[Device]:
+        """``GET /v1/devices``: the presets the ``device=`` option takes (any valid key)."""
+        answer = _json(self._transport.call(Call("GET", "/v1/devices", _READ), cancel=cancel).body)
+        return cast(List[Device], answer["data"])
 
     def status(self, *, cancel: Optional[threading.Event] = None) -> Status:
         """``GET /status``: the server's load, queue and browser (needs no scope)."""

@@ -122,8 +122,17 @@ class ServerBusyError(APIError):
 
 class CaptureError(APIError):
     """The page could not be captured as asked: 422 (``SELECTOR_NOT_FOUND``,
-    ``SCRIPT_FAILED``), 502 (``NAVIGATION_FAILED``) or 504 (``RENDER_TIMEOUT``). Not
-    retried: the target or the options are the problem."""
+    ``SCRIPT_FAILED``, ``TARGET_IS_DOWNLOAD``, ``PAGE_CRASHED``, ``BLANK_PAGE`` with
+    ``fail_on_blank``, and for a PDF over the server's caps ``TOO_MANY_PAGES`` or
+    ``PDF_TOO_LARGE``), 502 (``NAVIGATION_FAILED``, also a 4xx/5xx target with ``fail_on_http_error``;
+    :attr:`target_status` says which) or 504 (``RENDER_TIMEOUT``). Not retried: the
+    target or the options are the problem."""
+
+    @property
+    def target_status(self) -> Optional[int]:
+        """The target's HTTP status, when the server gave it (``NAVIGATION_FAILED`` on a 4xx/5xx answer)."""
+        value = (self.body or {}).get("targetStatus")
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 class APIConnectionError(PageShotError):

@@ -94,3 +94,19 @@ class Status(TypedDict):
     queue: Dict[str, Any]
     browser: Dict[str, Any]
     pool: Dict[str, int]
+
+
+class Device(TypedDict):
+    """A device preset of ``GET /v1/devices``: what ``device=name`` makes a capture render as."""
+
+    #: The name ``device=`` takes, e.g. ``iPhone 15``.
+    name: str
+    #: Viewport in CSS pixels.
+    width: int
+    height: int
+    deviceScaleFactor: float
+    #: Mobile emulation: the page's ``<meta name="viewport">`` is honoured.
+    mobile: bool
+    #: Touch input.
+    touch: bool
+    userAgent: str

@@ -31,6 +31,7 @@ from pageshot import (  # noqa: E402
     APITimeoutError,
     AuthenticationError,
     CancelledError,
+    CaptureError,
     NotFoundError,
     PageShot,
     PageShotError,
@@ -159,6 +160,63 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(pageshot.rate_limit, shot.rate_limit)
         small = pageshot.screenshot(html="<h1>hi</h1>", width=400, height=300, device_scale_factor=1, omit_background=True)
         self.assertEqual(png_size(small.image), (400, 300))
+
+    def test_new_capture_options_and_the_answer_headers(self) -> None:
+        pageshot = client()
+        iphone = next((device for device in pageshot.devices() if device["name"] == "iPhone 15"), None)
+        assert iphone is not None, "devices() lists iPhone 15"
+        self.assertEqual((iphone["mobile"], iphone["touch"]), (True, True))
+        shot = pageshot.screenshot(
+            f"{FIXTURE}/moved",
+            device="iPhone 15",
+            timezone="Europe/Berlin",
+            locale="de-DE",
+            reduced_motion="reduce",
+            media_type="screen",
+            scroll_page=True,
+            disable_animations=True,
+            block_cookie_banners=True,
+            click_selector="#block",
+            hide_selectors=["#green"],
+            block_resources=["font", "media"],
+            failOnBlank=True,  # camelCase works too
+        )
+        self.assertEqual(shot.final_url, f"{FIXTURE}/", "the redirect was followed")
+        self.assertEqual(shot.target_status, 200)
+        self.assertFalse(shot.truncated)
+        self.assertIsNone(shot.pages)
+        for phase in ("navigation", "waits", "scroll", "capture"):
+            self.assertIsInstance(shot.phases.get(phase), float, phase)
+        self.assertIn("queue_ms", shot.timing)
+        self.assertIn("render_ms", shot.timing)
+        scale = iphone["deviceScaleFactor"]
+        self.assertEqual(png_size(shot.image), (round(iphone["width"] * scale), round(iphone["height"] * scale)))
+
+        not_found = f"{FIXTURE}/status?code=404"
+        self.assertEqual(pageshot.screenshot(not_found, fail_on_http_error=False).target_status, 404)
+        refused = self.failure(CaptureError, lambda: pageshot.screenshot(not_found))
+        self.assertEqual((refused.code, refused.target_status, refused.attempts), ("NAVIGATION_FAILED", 404, 1))
+
+    def test_pdf_prints_with_nested_snake_case_options_and_counts_pages(self) -> None:
+        pageshot = client()
+        html = '<h1>one</h1><h1 style="break-before: page">two</h1><h1 style="break-before: page">three</h1>'
+        document = pageshot.pdf(
+            html=html,
+            pdf={"paper_format": "A4", "margin": {"top": "1cm", "bottom": "1cm"}, "footer_template": '<span class="pageNumber"></span>'},
+        )
+        self.assertEqual(document.image[:5], b"%PDF-")
+        self.assertEqual(document.content_type, "application/pdf")
+        self.assertEqual(document.pages, 3)
+        self.assertIsNone(document.target_status)
+        first_two = pageshot.screenshot(html=html, format="pdf", pdf={"page_ranges": "1-2", "landscape": True})
+        self.assertEqual(first_two.image[:5], b"%PDF-")
+        self.assertEqual(first_two.pages, 2)
+
+    def test_fail_on_blank_raises_blank_page(self) -> None:
+        blank = self.failure(
+            CaptureError, lambda: client().screenshot(html='<!doctype html><body style="background:#fff"></body>', fail_on_blank=True)
+        )
+        self.assertEqual((blank.code, blank.status, blank.attempts), ("BLANK_PAGE", 422, 1))
 
     def test_status_me_usage_and_key_management(self) -> None:
         pageshot = client()

@@ -2,8 +2,8 @@ import { PageShotError } from './errors.js';
 import { Keys } from './keys.js';
 import type { RateLimitState } from './rate-limit.js';
 import type { RetryEvent, RetryPolicy } from './retry.js';
-import { Transport, type RequestOptions } from './transport.js';
-import type { Me, Screenshot, ScreenshotOptions, Status, Usage, UsageRange } from './types.js';
+import { Transport, type Answer, type RequestOptions } from './transport.js';
+import type { Device, Me, PdfCaptureOptions, Screenshot, ScreenshotOptions, Status, Timing, Usage, UsageRange } from './types.js';
 import { usageQuery } from './usage-range.js';
 
 /** Settings of a client. Only the key is needed, and it can come from the environment. */
@@ -49,12 +49,44 @@ function nonNegative(name: string, value: number | undefined, fallback: number):
 const SCREENSHOT = { onConnectionError: true, onTimeout: false };
 const READ = { onConnectionError: true, onTimeout: true };
 
-function serverTiming(header: string | null): Screenshot['timing'] {
-  const timing: Screenshot['timing'] = {};
-  for (const [, name, ms] of (header ?? '').matchAll(/(queue|render);dur=([\d.]+)/g)) {
-    timing[name === 'queue' ? 'queueMs' : 'renderMs'] = Number(ms);
+/**
+ * `Server-Timing: queue;dur=3, navigation;dur=120, capture;dur=40, render;dur=170`:
+ * `queue` and `render` (the total), and every other entry as a phase, in order.
+ */
+function parseServerTiming(header: string | null): Timing {
+  const timing: Timing = { phases: {} };
+  for (const entry of (header ?? '').split(',')) {
+    const [name, ...params] = entry.split(';').map((part) => part.trim());
+    const dur = params.find((param) => /^dur=/i.test(param));
+    const ms = dur === undefined ? Number.NaN : Number(dur.slice(4).replace(/^"|"$/g, ''));
+    if (!name || !Number.isFinite(ms)) continue;
+    if (name === 'queue') timing.queueMs = ms;
+    else if (name === 'render') timing.renderMs = ms;
+    else timing.phases[name] = ms;
   }
   return timing;
+}
+
+/** A whole number from a header, or undefined. */
+function intHeader(headers: Headers, name: string): number | undefined {
+  const value = headers.get(name);
+  return value !== null && /^\d+$/.test(value.trim()) ? Number(value) : undefined;
+}
+
+/** The `Screenshot` of a capture answer: the bytes and what the headers say about them. */
+function toScreenshot(answer: Answer<Uint8Array>): Screenshot {
+  const { headers } = answer;
+  return {
+    image: answer.data,
+    contentType: headers.get('content-type') ?? 'application/octet-stream',
+    finalUrl: headers.get('x-pageshot-final-url') ?? undefined,
+    targetStatus: intHeader(headers, 'x-pageshot-target-status'),
+    truncated: headers.get('x-pageshot-truncated')?.trim().toLowerCase() === 'true',
+    pages: intHeader(headers, 'x-pageshot-pages'),
+    rateLimit: answer.rateLimit,
+    requestId: answer.requestId,
+    timing: parseServerTiming(headers.get('server-timing')),
+  };
 }
 
 /**
@@ -112,20 +144,35 @@ export class PageShot {
     return this.#transport.rateLimit;
   }
 
-  /** Captures a URL (a string) or whatever `options` describe (`url` or `html`, size, format…). */
+  /**
+   * `POST /screenshot`: captures a URL (a string) or whatever `options` describe (`url`
+   * or `html`, size, format, device, waits, blocking…). With `format: 'pdf'` the bytes
+   * are a PDF, as from `pdf()`.
+   */
   async screenshot(urlOrOptions: string | ScreenshotOptions, options?: RequestOptions): Promise<Screenshot> {
     const body = typeof urlOrOptions === 'string' ? { url: urlOrOptions } : urlOrOptions;
-    const answer = await this.#transport.call<Uint8Array>(
-      { method: 'POST', path: '/screenshot', body, expect: 'bytes', repeatable: SCREENSHOT },
-      options,
-    );
-    return {
-      image: answer.data,
-      contentType: answer.headers.get('content-type') ?? 'application/octet-stream',
-      rateLimit: answer.rateLimit,
-      requestId: answer.requestId,
-      timing: serverTiming(answer.headers.get('server-timing')),
-    };
+    return this.#capture('/screenshot', body, options);
+  }
+
+  /**
+   * `POST /pdf`: prints a URL (a string) or whatever `options` describe as a PDF; paper,
+   * margins, page ranges and header/footer go in `options.pdf`. The bytes are in
+   * `image`, the page count in `pages`.
+   */
+  async pdf(urlOrOptions: string | PdfCaptureOptions, options?: RequestOptions): Promise<Screenshot> {
+    const body = typeof urlOrOptions === 'string' ? { url: urlOrOptions } : urlOrOptions;
+    return this.#capture('/pdf', body, options);
+  }
+
+  async #capture(path: string, body: ScreenshotOptions | PdfCaptureOptions, options: RequestOptions | undefined): Promise<Screenshot> {
+    const answer = await this.#transport.call<Uint8Array>({ method: 'POST', path, body, expect: 'bytes', repeatable: SCREENSHOT }, options);
+    return toScreenshot(answer);
+  }
+
+  /** `GET /v1/devices`: the presets the `device` option takes (any valid key). */
+  async devices(options?: RequestOptions): Promise<Device[]> {
+    const call = { method: 'GET' as const, path: '/v1/devices', expect: 'json' as const, repeatable: READ };
+    return (await this.#transport.call<{ data: Device[] }>(call, options)).data.data;
   }
 
   /** `GET /status`: the server's load, queue and browser (needs no scope). */

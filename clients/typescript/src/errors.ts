@@ -115,11 +115,19 @@ export class ServerBusyError extends ApiError {
 }
 
 /**
- * The page could not be captured as asked: 422 (`SELECTOR_NOT_FOUND`, `SCRIPT_FAILED`),
- * 502 (`NAVIGATION_FAILED`) or 504 (`RENDER_TIMEOUT`). A problem of the target or the
- * options, so it is not retried.
+ * The page could not be captured as asked: 422 (`SELECTOR_NOT_FOUND`, `SCRIPT_FAILED`,
+ * `TARGET_IS_DOWNLOAD`, `PAGE_CRASHED`, `BLANK_PAGE` with `failOnBlank`, and for a PDF
+ * over the server's caps `TOO_MANY_PAGES` or `PDF_TOO_LARGE`), 502 (`NAVIGATION_FAILED`,
+ * also a 4xx/5xx target with `failOnHttpError`; `targetStatus` says which) or 504
+ * (`RENDER_TIMEOUT`).
+ * A problem of the target or the options, so it is not retried.
  */
-export class CaptureError extends ApiError {}
+export class CaptureError extends ApiError {
+  /** The target's HTTP status, when the server gave it (`NAVIGATION_FAILED` on a 4xx/5xx answer). */
+  get targetStatus(): number | undefined {
+    return typeof this.body?.targetStatus === 'number' ? this.body.targetStatus : undefined;
+  }
+}
 
 /** No answer: the connection failed or broke (DNS, refused, reset). */
 export class ConnectionError extends PageShotError {}

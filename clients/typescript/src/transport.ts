@@ -98,7 +98,7 @@ export class Transport {
   private headers(spec: CallSpec, request: RequestOptions): Record<string, string> {
     const headers: Record<string, string> = {
       ...this.options.headers,
-      accept: spec.expect === 'json' ? 'application/json' : 'image/*, application/json',
+      accept: spec.expect === 'json' ? 'application/json' : 'image/*, application/pdf, application/json',
       'user-agent': USER_AGENT,
       authorization: `Bearer ${this.#apiKey}`,
     };

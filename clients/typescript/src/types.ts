@@ -17,25 +17,73 @@ export interface Cookie {
   expires?: number;
 }
 
+/** Request types `blockResources` can skip (Playwright's resource types). */
+export type BlockableResource =
+  | 'image'
+  | 'media'
+  | 'font'
+  | 'stylesheet'
+  | 'script'
+  | 'xhr'
+  | 'fetch'
+  | 'websocket'
+  | 'eventsource'
+  | 'manifest'
+  | 'texttrack'
+  | 'other';
+
+/** Named paper sizes of `PdfOptions.paperFormat`. */
+export type PaperFormat = 'Letter' | 'Legal' | 'Tabloid' | 'Ledger' | 'A0' | 'A1' | 'A2' | 'A3' | 'A4' | 'A5' | 'A6';
+
+/**
+ * A CSS length as the PDF options take it: `0`, or a number with a unit (`px`, `in`,
+ * `cm`, `mm`), e.g. `"210mm"`, `"0.5in"`.
+ */
+export type PdfLength = string;
+
+/** The `pdf` option: paper, margins and printing of a capture with `format: 'pdf'`. */
+export interface PdfOptions {
+  /** Named paper size (default Letter unless `width` and `height` are given). */
+  paperFormat?: PaperFormat;
+  /** Paper width, e.g. `"210mm"`; with `height`, instead of `paperFormat` (each side 0.1–200 in). */
+  width?: PdfLength;
+  /** Paper height, e.g. `"297mm"`; with `width`, instead of `paperFormat`. */
+  height?: PdfLength;
+  /** Page margins (default 0); a header or footer is drawn inside the top or bottom margin. */
+  margin?: { top?: PdfLength; right?: PdfLength; bottom?: PdfLength; left?: PdfLength };
+  /** Landscape paper (default false). */
+  landscape?: boolean;
+  /** Print background colours and images (default true). */
+  printBackground?: boolean;
+  /** Pages to print, counted from 1, e.g. `"1-3, 5"` (default all). */
+  pageRanges?: string;
+  /** Rendering scale, 0.1–2 (default 1). */
+  scale?: number;
+  /** HTML of each page header; elements with the classes `date`, `title`, `url`, `pageNumber`, `totalPages` are filled in. */
+  headerTemplate?: string;
+  /** HTML of each page footer (the same classes as `headerTemplate`). */
+  footerTemplate?: string;
+}
+
 /** Options of `POST /screenshot`. Exactly one of `url` or `html`. Unknown options are refused by the server. */
 export interface ScreenshotOptions {
   /** `http:` or `https:` URL to capture. */
   url?: string;
   /** Markup rendered instead of a URL. */
   html?: string;
-  /** Viewport width in CSS pixels (default 1280). */
+  /** Viewport width in CSS pixels (default 1280; a `device` overrides it). */
   width?: number;
-  /** Viewport height in CSS pixels (default 720). */
+  /** Viewport height in CSS pixels (default 720; a `device` overrides it). */
   height?: number;
-  /** Image pixels per CSS pixel, 1–3 (default 1). */
+  /** Image pixels per CSS pixel, 1–3 (default 1; a `device` overrides it). */
   deviceScaleFactor?: number;
-  /** Capture the whole page height. */
+  /** Capture the whole page height (images only). */
   fullPage?: boolean;
-  /** Image format (default png). */
-  format?: 'png' | 'jpeg' | 'webp';
+  /** Output format (default png); `pdf` prints the page, see `pdf` and `PageShot.pdf()`. */
+  format?: 'png' | 'jpeg' | 'webp' | 'pdf';
   /** 0–100, jpeg and webp only (default 80). */
   quality?: number;
-  /** Capture only the first visible element matching this CSS selector. */
+  /** Capture only the first visible element matching this CSS selector (images only). */
   selector?: string;
   /** When navigation counts as done (default load). */
   waitUntil?: 'load' | 'domcontentloaded' | 'networkidle';
@@ -49,7 +97,7 @@ export interface ScreenshotOptions {
   darkMode?: boolean;
   /** Transparent default background (png, webp). */
   omitBackground?: boolean;
-  /** User-Agent for every request the page makes. */
+  /** User-Agent for every request the page makes (a `device` brings its own). */
   userAgent?: string;
   /** Extra HTTP headers on every request the page makes (at most 50). */
   headers?: Record<string, string>;
@@ -61,20 +109,92 @@ export interface ScreenshotOptions {
   js?: string;
   /** Use a brand-new browser context instead of a warm one. */
   fresh?: boolean;
+  /** Scroll through the page first so lazy content loads (default: true with `fullPage`, else false). */
+  scrollPage?: boolean;
+  /** Finish CSS animations and transitions, stop carets, emulate reduced motion (default true). */
+  disableAnimations?: boolean;
+  /** Refuse cookie-consent dialogs and hide what remains of them (default false). */
+  blockCookieBanners?: boolean;
+  /** Block ads (EasyList) at the network and hide ad slots (default false). */
+  blockAds?: boolean;
+  /** Block trackers (EasyPrivacy) at the network (default false). */
+  blockTrackers?: boolean;
+  /** Click the first element matching this CSS selector before capturing. */
+  clickSelector?: string;
+  /** Fail with `BLANK_PAGE` (a `CaptureError`) when the picture is a single colour (default false). */
+  failOnBlank?: boolean;
+  /** Fail with `NAVIGATION_FAILED` when the target answers HTTP 4xx or 5xx (default true). */
+  failOnHttpError?: boolean;
+  /** Named device preset, e.g. `"iPhone 15"` (`devices()` lists them); sets viewport, scale, touch and User-Agent. */
+  device?: string;
+  /** IANA time zone of the page, e.g. `"Europe/Berlin"`. */
+  timezone?: string;
+  /** BCP 47 locale of the page (`navigator.language`, `Intl`, `Accept-Language`), e.g. `"de-DE"`. */
+  locale?: string;
+  /** `prefers-reduced-motion` of the page. */
+  reducedMotion?: 'reduce' | 'no-preference';
+  /** CSS media type the page is rendered with (default: screen for images, print for PDF). */
+  mediaType?: 'screen' | 'print';
+  /** CSS selectors of elements hidden before capture (at most 50). */
+  hideSelectors?: string[];
+  /** Request types never loaded, e.g. `['image', 'font']`. */
+  blockResources?: BlockableResource[];
+  /** Paper, margins and printing; only with `format: 'pdf'`. */
+  pdf?: PdfOptions;
 }
 
-/** A captured image. */
+/** Options of `POST /pdf`: those of `POST /screenshot`, printed as a PDF (`format` may be left out). */
+export interface PdfCaptureOptions extends Omit<ScreenshotOptions, 'format' | 'quality' | 'selector' | 'fullPage' | 'omitBackground'> {
+  /** Always `pdf` on this route. */
+  format?: 'pdf';
+}
+
+/** Where the time of a capture went, in ms, from the answer's `Server-Timing`. */
+export interface Timing {
+  /** Time waiting for a capture slot. */
+  queueMs?: number;
+  /** Time rendering, from taking a browser context to having the bytes. */
+  renderMs?: number;
+  /** Time in each phase of the render, in order: `navigation`, `waits`, `scroll`, `delay`, `capture` (those that ran). */
+  phases: Record<string, number>;
+}
+
+/** A capture: an image, or a PDF. */
 export interface Screenshot {
-  /** The image bytes. */
+  /** The bytes of the image (or of the PDF). */
   image: Uint8Array;
-  /** `image/png`, `image/jpeg` or `image/webp`. */
+  /** `image/png`, `image/jpeg`, `image/webp` or `application/pdf`. */
   contentType: string;
+  /** The page's address when captured, after redirects (`X-PageShot-Final-Url`); undefined for `html` and very long addresses. */
+  finalUrl: string | undefined;
+  /** HTTP status of the target's document (`X-PageShot-Target-Status`); undefined for `html`. */
+  targetStatus: number | undefined;
+  /** True when a size cap cut the page or element short (`X-PageShot-Truncated`). */
+  truncated: boolean;
+  /** Page count of a PDF (`X-PageShot-Pages`); undefined for images. */
+  pages: number | undefined;
   /** Where the key stands after this request, if the server said. */
   rateLimit: RateLimitState | undefined;
   /** The server's request id. */
   requestId: string | undefined;
-  /** Time queued and rendering on the server, in ms (`Server-Timing`), when sent. */
-  timing: { queueMs?: number; renderMs?: number };
+  /** Time queued, rendering, and in each phase on the server, in ms (`Server-Timing`), when sent. */
+  timing: Timing;
+}
+
+/** A device preset of `GET /v1/devices`, for the `device` option. */
+export interface Device {
+  /** The name `device` takes, e.g. `"iPhone 15"`. */
+  name: string;
+  /** Viewport width in CSS pixels. */
+  width: number;
+  /** Viewport height in CSS pixels. */
+  height: number;
+  deviceScaleFactor: number;
+  /** Mobile emulation: the page's `<meta name="viewport">` is honoured. */
+  mobile: boolean;
+  /** Touch input. */
+  touch: boolean;
+  userAgent: string;
 }
 
 /** What an API key may do. */
