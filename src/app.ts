@@ -1,9 +1,11 @@
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Admission } from './admission/admission.js';
 import { CpuSampler } from './admission/cpu-sampler.js';
 import { BrowserManager } from './capture/browser.js';
 import { findChromium } from './capture/chromium-path.js';
+import { createContentBlocking } from './capture/blocking/page-blocking.js';
 import { CaptureEngine } from './capture/engine.js';
 import { WarmPool } from './capture/warm-pool.js';
 import type { Config } from './config.js';
@@ -98,7 +100,15 @@ async function startCapture(config: Config, logger: Logger, policy: NetworkPolic
     { ...config.pool, maxUses: config.pool.maxUsesPerContext, maxHeapBytes: config.pool.maxHeapMb * 1024 * 1024, policy },
     logger,
   );
-  return { browsers, pool, engine: new CaptureEngine(pool, config.limits, logger) };
+  // Filter lists are parsed in a worker thread from now on (or read from the cache); the
+  // first capture that blocks ads waits for them, no other does.
+  const contentBlocking = createContentBlocking({
+    listsDir: config.filterListsDir,
+    cacheDir: path.join(config.store.dataDir, 'filter-engines'),
+    preload: config.filterListsPreload,
+    logger,
+  });
+  return { browsers, pool, contentBlocking, engine: new CaptureEngine(pool, config.limits, logger, contentBlocking) };
 }
 
 /** Something start-up started, and how to close it. */
@@ -164,7 +174,11 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     const usageRecorder = new UsageRecorder(usageStore, logger);
     started.push({ name: 'usageRecorder', close: () => usageRecorder.close() });
     const capture = await startCapture(config, logger, networkPolicy);
-    started.push({ name: 'browser', close: () => capture.browsers.close() }, { name: 'pool', close: () => capture.pool.close() });
+    started.push(
+      { name: 'browser', close: () => capture.browsers.close() },
+      { name: 'pool', close: () => capture.pool.close() },
+      { name: 'contentBlocking', close: () => capture.contentBlocking.close() },
+    );
     let shuttingDown = false;
     const server = buildServer({
       config,

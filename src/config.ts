@@ -5,6 +5,13 @@ import ipaddr from 'ipaddr.js';
 import { HOST_PATTERN } from './auth/host-patterns.js';
 import { KEY_PREFIX_SHAPE } from './auth/key-format.js';
 
+/**
+ * Where Debian's `webext-ublock-origin-chromium` installs EasyList and EasyPrivacy as
+ * plain text: lists from a package, so PageShot downloads nothing at run time and an
+ * operator refreshes them with the system's package updates.
+ */
+const DEFAULT_FILTER_LISTS_DIR = '/usr/share/chromium/extensions/ublock-origin/assets/thirdparties/easylist';
+
 /** Limits that bound what one capture may ask for (OWASP API4: resource consumption). */
 export interface CaptureLimits {
   maxWidth: number;
@@ -62,6 +69,10 @@ export interface Config {
   limits: CaptureLimits;
   auth: AuthConfig;
   store: { dataDir: string; databaseUrl: string | undefined };
+  /** Directory of easylist.txt (`blockAds`) and easyprivacy.txt (`blockTrackers`). */
+  filterListsDir: string;
+  /** Parse the filter lists at start-up (true), or when a capture first needs them. */
+  filterListsPreload: boolean;
   tls: { certFile: string; keyFile: string } | undefined;
   /** Refuse requests that did not arrive over HTTPS (directly, or per a trusted proxy). */
   requireHttps: boolean;
@@ -371,6 +382,8 @@ export function loadConfig(env: Env = process.env): Config {
       dataDir: path.resolve(env.PAGESHOT_DATA_DIR?.trim() || './data'),
       databaseUrl: readDatabaseUrl(env),
     },
+    filterListsDir: path.resolve(env.PAGESHOT_FILTER_LISTS_DIR?.trim() || DEFAULT_FILTER_LISTS_DIR),
+    filterListsPreload: readBoolean(env, 'PAGESHOT_FILTER_LISTS_PRELOAD', true),
     tls: readTls(env),
     requireHttps: readBoolean(env, 'PAGESHOT_REQUIRE_HTTPS', false),
     rateLimits: readLimits(env),

@@ -57,6 +57,8 @@ export const ERROR_CODES = {
   TOO_MANY_PAGES: 422,
   /** The PDF would be larger than `PAGESHOT_MAX_PDF_BYTES`. */
   PDF_TOO_LARGE: 422,
+  /** `blockAds` / `blockTrackers` on a server without that filter list (not the request's fault, and not passing). */
+  FILTER_LISTS_UNAVAILABLE: 501,
 } as const;
 
 /** A stable, machine-readable error code. */

@@ -1,6 +1,8 @@
+import path from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import { BrowserManager } from './capture/browser.js';
 import { findChromium } from './capture/chromium-path.js';
+import { createContentBlocking } from './capture/blocking/page-blocking.js';
 import { CaptureEngine } from './capture/engine.js';
 import { captureBodySchema, toCaptureOptions, type CaptureRequest } from './capture/options.js';
 import { WarmPool } from './capture/warm-pool.js';
@@ -84,11 +86,21 @@ export async function shoot(config: Config, target: string, flags: Flags): Promi
   });
   await browsers.start();
   const pool = new WarmPool(browsers, { maxContexts: 1, maxUses: 1, idleTimeoutMs: 60_000, maxHeapBytes: Infinity, policy }, logger);
+  // Lists parsed only when this capture asks for them (a cache makes it quick).
+  const blocking = createContentBlocking({
+    listsDir: config.filterListsDir,
+    cacheDir: path.join(config.store.dataDir, 'filter-engines'),
+    preload: false,
+    logger,
+  });
   try {
-    const result = await new CaptureEngine(pool, config.limits, logger).capture('cli', options);
+    const engine = new CaptureEngine(pool, config.limits, logger, blocking);
+    engine.assertAvailable(options);
+    const result = await engine.capture('cli', options);
     return result.body;
   } finally {
     await pool.close();
     await browsers.close();
+    await blocking.close();
   }
 }

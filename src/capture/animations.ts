@@ -1,4 +1,10 @@
+import { evaluateWithin, framesOf } from './frames.js';
 import type { PooledContext } from './pooled-context.js';
+
+/** Frames brought to rest, main frame first: a page of hundreds of iframes costs no more. */
+const MAX_FRAMES = 30;
+/** How long one frame may take to answer. */
+const FRAME_WAIT_MS = 500;
 
 /**
  * Style that keeps the page still from now on: transitions that start later take no
@@ -17,38 +23,37 @@ const STILL_STYLE =
  * are the same image. Animations driven by scripts frame by frame are not reachable.
  *
  * A frame whose scripts broke the DOM APIs used here is left as it is: each step is
- * guarded, and a frame that is gone or busy does not fail the capture.
+ * guarded, and a frame that is gone, busy or not yet loaded does not fail the capture.
  */
 export async function freezeAnimations(pooled: PooledContext): Promise<void> {
-  await Promise.all(
-    pooled.page.frames().map((frame) =>
-      frame
-        .evaluate((css) => {
-          try {
-            const style = document.createElement('style');
-            style.textContent = css;
-            (document.head ?? document.documentElement).appendChild(style);
-          } catch {
-            // The page removed or replaced what is needed: its transitions stay.
-          }
-          let animations: Animation[] = [];
-          try {
-            animations = document.getAnimations();
-          } catch {
-            return;
-          }
-          for (const animation of animations) {
-            try {
-              const end = animation.effect?.getComputedTiming().endTime;
-              if (typeof end === 'number' && Number.isFinite(end)) animation.finish();
-              else animation.cancel();
-            } catch {
-              // One broken animation must not keep the others moving.
-            }
-          }
-        }, STILL_STYLE)
-        .catch(() => undefined),
-    ),
-  );
+  // Bounded per frame: an iframe whose document never arrives has no context to run in,
+  // and a frame busy in a loop never answers; neither may hold the capture.
+  await Promise.all(framesOf(pooled.page, MAX_FRAMES).map((frame) => evaluateWithin(frame, bringToRest, STILL_STYLE, FRAME_WAIT_MS)));
   // No wait for a frame here: the capture itself makes Chromium paint the state as it now is.
 }
+
+/** In a frame: the still style, then every animation to its end (or cancelled when endless). */
+const bringToRest = (css: string): void => {
+  try {
+    const style = document.createElement('style');
+    style.textContent = css;
+    (document.head ?? document.documentElement).appendChild(style);
+  } catch {
+    // The page removed or replaced what is needed: its transitions stay.
+  }
+  let animations: Animation[] = [];
+  try {
+    animations = document.getAnimations();
+  } catch {
+    return;
+  }
+  for (const animation of animations) {
+    try {
+      const end = animation.effect?.getComputedTiming().endTime;
+      if (typeof end === 'number' && Number.isFinite(end)) animation.finish();
+      else animation.cancel();
+    } catch {
+      // One broken animation must not keep the others moving.
+    }
+  }
+};

@@ -25,6 +25,7 @@ const REUSABLE_AFTER: ReadonlySet<ErrorCode> = new Set([
   'BLANK_PAGE',
   'TOO_MANY_PAGES',
   'PDF_TOO_LARGE',
+  'FILTER_LISTS_UNAVAILABLE',
 ]);
 
 /** How long a failed capture waits to learn whether its renderer crashed. */
@@ -120,6 +121,14 @@ export class CaptureEngine {
       lease.settled = true;
       if (lease.pooled) this.pool.release(lease.pooled, reusable);
     }
+  }
+
+  /**
+   * Refuses, before any queue place or context is taken, options this server cannot
+   * serve (ads or trackers without their filter list).
+   */
+  assertAvailable(options: CaptureOptions): void {
+    this.blocking.assertAvailable(options);
   }
 
   private toApiError(error: unknown, pooled: PooledContext | undefined, crashed: boolean): ApiError {

@@ -47,6 +47,7 @@ export function captureHandler(deps: ScreenshotRouteDeps) {
       if (!reply.raw.writableFinished) clientGone.abort();
     });
     const options = toCaptureOptions(input, config.limits);
+    engine.assertAvailable(options);
     const principal = request.principal!;
     if (options.target.kind === 'url') await assertTargetAllowed(deps.networkPolicy, options.target.url, principal.allowedHosts);
     else if (principal.allowedHosts.length > 0) {

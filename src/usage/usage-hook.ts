@@ -27,6 +27,7 @@ export const REFUNDED_CODES: ReadonlySet<ErrorCode> = new Set([
   'QUEUE_TIMEOUT',
   'SERVER_BUSY',
   'SHUTTING_DOWN',
+  'FILTER_LISTS_UNAVAILABLE',
 ]);
 
 /** Codes that stop a request before any capture: counted as "rejected" with their reason. */
