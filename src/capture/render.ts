@@ -27,7 +27,7 @@ export interface Rendered extends OutputResult {
 const PROXY_NET_ERRORS = /net::ERR_(TUNNEL_CONNECTION_FAILED|PROXY_[A-Z_]+|HTTP_RESPONSE_CODE_FAILURE|EMPTY_RESPONSE)/;
 
 /** Milliseconds left before `deadline`, at least 1 (Playwright treats 0 as "no timeout"). */
-export function remaining(deadline: number): number {
+function remaining(deadline: number): number {
   return Math.max(1, deadline - Date.now());
 }
 

@@ -1,6 +1,7 @@
 import type { FiltersEngine } from '@ghostery/adblocker';
 import type { Logger } from 'pino';
 import { ApiError } from '../../errors.js';
+import { timeLeft } from '../frames.js';
 import type { CaptureOptions } from '../options.js';
 import type { PooledContext } from '../pooled-context.js';
 import { hideConsentLeftovers } from './banner-fallback.js';
@@ -10,7 +11,6 @@ import type { ContentBlocking } from './content-blocking.js';
 import { hideAdSlots } from './cosmetic-filter.js';
 import { stopBuilding } from './engine-builder.js';
 import { loadFilterEngines, optionOf, type EngineSlot, type ListKind } from './filter-lists.js';
-import { timeLeft } from '../frames.js';
 import { hideCallerSelectors } from './hide-selectors.js';
 import { refusedElementSources, setRequestRules } from './request-filter.js';
 import { setWebSocketBlock } from './websocket-block.js';
