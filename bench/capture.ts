@@ -45,11 +45,14 @@
  *   one Node process, and PageShot's CPU reading is machine-wide, so it includes them.
  *
  * Usage
- *   npm run bench:capture [-- --shots=C1[,C4]] [--warmup=N] [--variant=auto|always|never]
+ *   npm run bench:capture [-- --shots=C1[,C4]] [--warmup=N] [--variant=auto|always|never] [--callers=N]
+ *   --callers=N (BENCH_CALLERS): the warm scenario's shots take turns between N callers
+ *       (source addresses 127.0.1.1…N, as N API keys would), default 1.
  *   env BENCH_SHOTS=C1[,C4] (one number N means N at c=1 and 2N at c=4; default 30,60,
  *       which keeps the whole run under ~3 minutes on 2 cores),
  *       BENCH_WARMUP=N (warm-up shots per worker, default 3), BENCH_VARIANT=auto|always|never.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -117,6 +120,8 @@ interface BenchSettings {
   variant: 'auto' | 'always' | 'never';
   /** Environment every PageShot scenario starts with (e.g. its Chromium sandbox setting). */
   pageshotEnv: Record<string, string>;
+  /** Distinct callers the warm PageShot scenario's shots take turns between (1: one client). */
+  callers: number;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -158,7 +163,13 @@ function readSettings(): BenchSettings {
   // The sandbox costs CPU per capture (measured: see README); compare with --sandbox=off.
   const sandbox = argValue('sandbox') ?? process.env.BENCH_SANDBOX;
   const pageshotEnv: Record<string, string> = sandbox ? { PAGESHOT_CHROMIUM_SANDBOX: sandbox } : {};
-  return { shots: { 1: c1, 4: c4 }, warmupPerWorker, variant: variantRaw, pageshotEnv };
+  // Callers are told apart by source address (the harness runs without keys): 127.0.1.x.
+  const callers = positiveInt(argValue('callers') ?? process.env.BENCH_CALLERS ?? '1', 'callers');
+  if (callers > 250) {
+    console.error('callers must be at most 250.');
+    process.exit(2);
+  }
+  return { shots: { 1: c1, 4: c4 }, warmupPerWorker, variant: variantRaw, pageshotEnv, callers };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -277,12 +288,18 @@ function serverTiming(header: string | string[] | undefined, name: string): numb
   return match ? Number(match[1]) : undefined;
 }
 
-/** A shooter that asks PageShot over HTTP, from one client (one caller). */
-function pageShotShooter(server: TestServer, extraBody: Record<string, unknown>): Shooter {
+/**
+ * A shooter that asks PageShot over HTTP. With `callers` > 1 the shots take turns
+ * between that many callers (source addresses 127.0.1.1…), as many API keys would:
+ * PageShot keeps warm contexts and fair-queue places per caller.
+ */
+function pageShotShooter(server: TestServer, extraBody: Record<string, unknown>, callers = 1): Shooter {
+  let turn = 0;
   return async (url) => {
     const started = performance.now();
+    const from = callers > 1 ? `127.0.1.${(turn++ % callers) + 1}` : undefined;
     try {
-      const reply = await server.shoot({ url, ...extraBody });
+      const reply = await server.shoot({ url, ...extraBody }, from ? { from } : {});
       const ms = performance.now() - started;
       if (reply.status !== 200) {
         const code = typeof reply.json?.code === 'string' ? ` ${reply.json.code}` : '';
@@ -327,16 +344,39 @@ async function runPageShot(
   concurrencies: readonly number[],
   nextUrl: () => string,
   settings: BenchSettings,
+  callers = 1,
 ): Promise<{ runs: RunResult[]; status: Record<string, unknown> }> {
   const server = await startPageShot({ ...settings.pageshotEnv, ...env });
   try {
-    const shoot = pageShotShooter(server, body);
+    const shoot = pageShotShooter(server, body, callers);
     const runs: RunResult[] = [];
     for (const concurrency of concurrencies) runs.push(await measure(scenario, shoot, nextUrl, concurrency, settings));
-    return { runs, status: await pageShotStatus(server) };
+    return { runs, status: { ...(await pageShotStatus(server)), chromiumRssMb: chromiumRssMb() } };
   } finally {
     await server.stop();
     await sleep(SETTLE_MS);
+  }
+}
+
+/**
+ * Resident memory of every Chromium process on the machine, in MB (from /proc): what the
+ * browser and its warm contexts hold after a scenario. Shared pages are counted in each
+ * process, so this is an upper bound. Undefined where /proc is not readable.
+ */
+function chromiumRssMb(): number | undefined {
+  try {
+    let kb = 0;
+    for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+      try {
+        if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('chromium')) continue;
+        kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+      } catch {
+        // The process ended while it was being read.
+      }
+    }
+    return Math.round(kb / 1024);
+  } catch {
+    return undefined;
   }
 }
 
@@ -506,10 +546,11 @@ async function main(): Promise<void> {
   const statuses: Record<string, unknown> = {};
   let chromiumVersion = '';
   try {
-    const plain = await runPageShot('pageshot', {}, {}, CONCURRENCIES, nextUrl, settings);
+    const warmName = settings.callers > 1 ? `pageshot ${settings.callers} callers` : 'pageshot';
+    const plain = await runPageShot(warmName, {}, {}, CONCURRENCIES, nextUrl, settings, settings.callers);
     const fresh = await runPageShot('pageshot fresh', {}, { fresh: true }, CONCURRENCIES, nextUrl, settings);
     runs.push(...plain.runs, ...fresh.runs);
-    Object.assign(statuses, { pageshot: plain.status, 'pageshot fresh': fresh.status });
+    Object.assign(statuses, { [warmName]: plain.status, 'pageshot fresh': fresh.status });
 
     const runVariant = settings.variant === 'always' || (settings.variant === 'auto' && sheddingDistorts(runs));
     if (runVariant) {
@@ -528,7 +569,7 @@ async function main(): Promise<void> {
     await site.close();
   }
 
-  console.log(`\nPageShot capture bench — ${os.availableParallelism()} cores, Chromium ${chromiumVersion}, ${WIDTH}x${HEIGHT} PNG, one client`);
+  console.log(`\nPageShot capture bench — ${os.availableParallelism()} cores, Chromium ${chromiumVersion}, ${WIDTH}x${HEIGHT} PNG, ${settings.callers > 1 ? `${settings.callers} callers taking turns (warm scenario)` : "one client"}`);
   console.log('latency over successful shots only; shots/s = successful shots per wall-clock second\n');
   printTable(runs);
   const checks = ratios(runs);
