@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { startFixtureSite, type FixtureSite } from './helpers/fixture-site.js';
 import { startPageShot, type Reply, type TestServer } from './helpers/harness.js';
 
-const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp']);
+const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp', 'application/pdf']);
 
 /**
  * The seed of the generated cases: fixed by default, so a CI run is repeatable and a red
@@ -48,6 +48,53 @@ const fieldText = fc.oneof(fc.constantFrom('plain', 'a\r\nInjected: 1', 'x\u0000
 /** Header names a browser sends, may not send, or cannot send. */
 const headerName = fc.constantFrom('X-Test', 'Accept-Language', 'Cookie', 'Referer', 'Host', 'Proxy-Authorization', 'TE', 'bad name');
 
+/** PDF options from valid to absurd (huge paper, margins larger than it, ranges past any end, templates that script). */
+const pdfOptions = fc.record(
+  {
+    paperFormat: fc.constantFrom('A4', 'Letter', 'a4'),
+    width: fc.constantFrom('210mm', '0', '-1in', '99999in'),
+    height: fc.constantFrom('297mm', '1px'),
+    margin: fc.record({ top: fc.constantFrom('10mm', '500in'), left: fc.constantFrom('0', '1cm') }),
+    landscape: fc.boolean(),
+    pageRanges: fc.constantFrom('1', '2-1', '1-99999', '0', '1,,2', '5'),
+    scale: fc.double({ min: 0, max: 3, noNaN: true }),
+    headerTemplate: fc.constantFrom('<span class="pageNumber"></span>', '<img src="file:///etc/passwd">', '<script>for(;;){}</script>'),
+  },
+  { requiredKeys: [] },
+);
+
+/** A switch that is mostly off. */
+const seldom = fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) });
+
+/**
+ * Valid values of the fidelity options (the hostile ones come from the replacement in
+ * optionsArbitrary); each is rarely on where it costs time (banners wait ~1 s).
+ */
+function fidelityOptions() {
+  return {
+    scrollPage: fc.boolean(),
+    disableAnimations: fc.boolean(),
+    blockCookieBanners: seldom,
+    blockAds: seldom,
+    blockTrackers: seldom,
+    clickSelector: fc.constantFrom('#block', 'body', 'div'),
+    failOnBlank: fc.boolean(),
+    failOnHttpError: fc.boolean(),
+    device: fc.constantFrom('iPhone 15', 'Pixel 7', 'iPad Pro 11 landscape', 'Galaxy S9+'),
+    timezone: fc.constantFrom('Asia/Tokyo', 'UTC', 'America/St_Johns'),
+    locale: fc.constantFrom('de-DE', 'ja', 'en-US-u-ca-buddhist', 'zh-Hant-TW'),
+    reducedMotion: fc.constantFrom('reduce', 'no-preference'),
+    mediaType: fc.constantFrom('screen', 'print'),
+    hideSelectors: fc.array(fc.constantFrom('#block', '#green', ':has(> div)', '*'), { maxLength: 3 }),
+    blockResources: fc.uniqueArray(fc.constantFrom('image', 'script', 'websocket', 'font', 'fetch'), { maxLength: 3 }),
+  };
+}
+
+/** The fixture pages the fidelity options are tried on: still, tall, late-drawing, an error page. */
+function pageUrlsToCapture(site: FixtureSite) {
+  return fc.constantFrom(`${site.url}/`, `${site.url}/tall?h=3000`, `${site.url}/late-element`, `${site.url}/status?code=404`);
+}
+
 /** Plausible, mostly valid values of every option (headers and cookies as hostile as they come). */
 function plausibleOptions(site: FixtureSite) {
   const cookie = fc.record(
@@ -68,7 +115,7 @@ function plausibleOptions(site: FixtureSite) {
     height: fc.integer({ min: 100, max: 1200 }),
     deviceScaleFactor: fc.double({ min: 1, max: 2, noNaN: true }),
     fullPage: fc.boolean(),
-    format: fc.constantFrom('png', 'jpeg', 'webp'),
+    format: fc.constantFrom('png', 'jpeg', 'webp', 'pdf'),
     selector: fc.constantFrom('#block', '#green', 'div', '#missing', 'div['),
     waitUntil: fc.constantFrom('load', 'domcontentloaded', 'networkidle'),
     waitForSelector: fc.constantFrom('#late', 'body', 'div['),
@@ -81,6 +128,7 @@ function plausibleOptions(site: FixtureSite) {
     css: fc.constantFrom('html{background:#00f}', '}}}{{{', '@import url(file:///etc/passwd);'),
     js: fc.constantFrom('1', 'throw 1', 'null.x', '"x".repeat(1e6)', 'location = "file:///etc/passwd"', 'for(;;){}'),
     fresh: fc.boolean(),
+    ...fidelityOptions(),
   };
 }
 
@@ -89,12 +137,11 @@ function plausibleOptions(site: FixtureSite) {
  * unknown one) replaced by anything at all, so each hostile value meets a request that
  * is otherwise valid and gets as far into the capture as it can.
  */
-function optionsArbitrary(site: FixtureSite) {
-  const plausible = plausibleOptions(site);
+function optionsArbitrary(site: FixtureSite, plausible: Record<string, fc.Arbitrary<unknown>> = plausibleOptions(site)) {
   const base = fc.record(plausible, { requiredKeys: ['url'] });
-  const name = fc.constantFrom(...Object.keys(plausible), 'unknownOption');
+  const name = fc.constantFrom(...Object.keys(plausible), 'pdf', 'unknownOption');
   return fc
-    .tuple(base, name, fc.oneof(anyJson, nastyString), fc.boolean())
+    .tuple(base, name, fc.oneof(anyJson, nastyString, pdfOptions), fc.boolean())
     .map(([options, field, value, replace]) => (replace ? { ...options, [field]: value } : options));
 }
 
@@ -165,6 +212,18 @@ describe('property: whatever a caller or a page sends, PageShot answers with an 
         assertKeepsPromise(await pageshot.shoot(body), body);
       }),
       { numRuns: 150, interruptAfterTimeLimit: 150_000, ...seeded },
+    );
+    assert.equal((await pageshot.request('/status')).status, 200);
+  });
+
+  it('over the fidelity options, on captures that get as far as the browser', async () => {
+    await fc.assert(
+      fc.asyncProperty(optionsArbitrary(site, { url: pageUrlsToCapture(site), format: fc.constantFrom('png', 'jpeg', 'pdf'), fullPage: fc.boolean(), ...fidelityOptions() }), async (options) => {
+        // Short deadlines keep the run bounded; a generated one of the wrong type stays.
+        const body = { timeout: 3000, ...options };
+        assertKeepsPromise(await pageshot.shoot(body), body);
+      }),
+      { numRuns: 60, interruptAfterTimeLimit: 120_000, ...seeded },
     );
     assert.equal((await pageshot.request('/status')).status, 200);
   });
