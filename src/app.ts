@@ -5,6 +5,7 @@ import { Admission } from './admission/admission.js';
 import { CpuSampler } from './admission/cpu-sampler.js';
 import { BrowserManager } from './capture/browser.js';
 import { findChromium } from './capture/chromium-path.js';
+import { createResultStore, ResultCache } from './cache/result-cache.js';
 import { createContentBlocking } from './capture/blocking/page-blocking.js';
 import { CaptureEngine } from './capture/engine.js';
 import { WarmPool } from './capture/warm-pool.js';
@@ -20,7 +21,7 @@ import { RedisLimitBackend } from './limits/redis-backend.js';
 import { createLogger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { policyFromConfig, type NetworkPolicy, type Resolver } from './netguard/network-policy.js';
-import { buildServer } from './server.js';
+import { buildServer, type ServerDeps } from './server.js';
 import { AuditStore } from './store/audit-store.js';
 import { openDatabase } from './store/database.js';
 import { KeyStore } from './store/key-store.js';
@@ -179,6 +180,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       { name: 'pool', close: () => capture.pool.close() },
       { name: 'contentBlocking', close: () => capture.contentBlocking.close() },
     );
+    const resultCache: ServerDeps['resultCache'] = new ResultCache(createResultStore(config.cache), config.cache, logger, metrics.cache);
+    started.push({ name: 'resultCache', close: () => resultCache.close() });
     let shuttingDown = false;
     const server = buildServer({
       config,
@@ -195,6 +198,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       audit,
       metrics,
       networkPolicy,
+      resultCache,
       limitBackend,
       concurrency: new ConcurrencyLimiter(),
       usageStore,

@@ -28,10 +28,10 @@ export async function runUsage(config: Config, args: string[], out: (text: strin
       return;
     }
     out(`usage of ${values.key} from ${range.from} to ${range.to}\n`);
-    out('day         requests  succeeded  failed  rejected  render s   MB sent\n');
+    out('day         requests  succeeded  cache hits  failed  rejected  render s   MB sent\n');
     for (const day of [...days, { ...totals, day: 'total     ' }]) {
       out(
-        `${day.day}  ${String(day.requests).padStart(8)}  ${String(day.succeeded).padStart(9)}  ${String(day.failed).padStart(6)}  ` +
+        `${day.day}  ${String(day.requests).padStart(8)}  ${String(day.succeeded).padStart(9)}  ${String(day.cacheHits).padStart(10)}  ${String(day.failed).padStart(6)}  ` +
           `${String(day.rejected).padStart(8)}  ${(day.renderMs / 1000).toFixed(1).padStart(8)}  ${(day.bytesSent / 1e6).toFixed(2).padStart(8)}\n`,
       );
     }

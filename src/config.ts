@@ -77,6 +77,7 @@ export interface Config {
   /** Refuse requests that did not arrive over HTTPS (directly, or per a trusted proxy). */
   requireHttps: boolean;
   rateLimits: LimitsConfig;
+  cache: CacheConfig;
   /** Bearer token that may read /metrics besides a `keys:manage` key. */
   metricsToken: string | undefined;
   /** How long the HTTP server waits for slow or idle clients. */
@@ -107,6 +108,20 @@ export interface LimitsConfig {
   redisUrl: string | undefined;
   /** What to do while Redis is unreachable. */
   onStoreFailure: 'local' | 'open' | 'closed';
+}
+
+/** The result cache: repeats of a capture answered from storage instead of the browser. */
+export interface CacheConfig {
+  /** Seconds a result is kept when the request does not say (`cacheTtl`); 0 = not cached. */
+  defaultTtlSeconds: number;
+  /** The most seconds any request may ask for; larger `cacheTtl` values are lowered to it. */
+  maxTtlSeconds: number;
+  /** Bytes the in-memory store holds at most; one result above a quarter of it is not stored. */
+  maxBytes: number;
+  /** Share results between every key (operator's choice); by default each key sees only its own. */
+  shared: boolean;
+  /** Redis the cache lives in, shared by instances (PAGESHOT_REDIS_URL); undefined = this process's memory. */
+  redisUrl: string | undefined;
 }
 
 /** How callers prove who they are. */
@@ -288,6 +303,17 @@ function readLimits(env: Env): LimitsConfig {
   };
 }
 
+function readCache(env: Env, redisUrl: string | undefined): CacheConfig {
+  const maxTtlSeconds = readInt(env, 'PAGESHOT_CACHE_MAX_TTL', 86_400, 0, 31_536_000);
+  return {
+    defaultTtlSeconds: Math.min(maxTtlSeconds, readInt(env, 'PAGESHOT_CACHE_TTL', 0, 0, 31_536_000)),
+    maxTtlSeconds,
+    maxBytes: readInt(env, 'PAGESHOT_CACHE_MAX_BYTES', 268_435_456, 0, Number.MAX_SAFE_INTEGER),
+    shared: readBoolean(env, 'PAGESHOT_CACHE_SHARED', false),
+    redisUrl,
+  };
+}
+
 function readHostPatterns(env: Env, name: string): string[] {
   const raw = env[name]?.trim();
   if (!raw) return [];
@@ -337,6 +363,7 @@ export function defaultConcurrency(): number {
 export function loadConfig(env: Env = process.env): Config {
   const maxConcurrency = readInt(env, 'PAGESHOT_MAX_CONCURRENCY', defaultConcurrency(), 1, 256);
   const maxTimeoutMs = readInt(env, 'PAGESHOT_MAX_TIMEOUT_MS', 60_000, 1_000, 600_000);
+  const rateLimits = readLimits(env);
   return {
     host: env.HOST?.trim() || '0.0.0.0',
     port: readInt(env, 'PORT', 3000, 0, 65535),
@@ -386,7 +413,8 @@ export function loadConfig(env: Env = process.env): Config {
     filterListsPreload: readBoolean(env, 'PAGESHOT_FILTER_LISTS_PRELOAD', true),
     tls: readTls(env),
     requireHttps: readBoolean(env, 'PAGESHOT_REQUIRE_HTTPS', false),
-    rateLimits: readLimits(env),
+    rateLimits,
+    cache: readCache(env, rateLimits.redisUrl),
     metricsToken: env.PAGESHOT_METRICS_TOKEN || undefined,
     http: readHttpTimeouts(env),
   };

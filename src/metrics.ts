@@ -1,4 +1,5 @@
 import client from 'prom-client';
+import type { CacheEvents } from './cache/result-cache.js';
 
 /** Live values the metrics read when scraped. */
 export interface MetricSources {
@@ -19,6 +20,8 @@ export interface Metrics {
   rateLimitRefusals: client.Counter<'policy'>;
   limitStoreFailures: client.Counter;
   authFailures: client.Counter<'reason'>;
+  /** What the result cache did for each capture answer, and its store's failures. */
+  cache: CacheEvents;
 }
 
 /** Creates the registry with process metrics and PageShot's own. */
@@ -91,5 +94,27 @@ export function createMetrics(sources: MetricSources): Metrics {
       labelNames: ['reason'],
       registers,
     }),
+    cache: cacheMetrics(registers),
+  };
+}
+
+/** Counters of the result cache, with their label values bound once (this runs on every capture answer). */
+function cacheMetrics(registers: client.Registry[]): CacheEvents {
+  const answers = new client.Counter({
+    name: 'pageshot_cache_answers_total',
+    help: 'Capture answers by what the result cache did: HIT (stored or shared render), MISS (rendered and stored), BYPASS (no cache asked).',
+    labelNames: ['result'],
+    registers,
+  });
+  const failures = new client.Counter({
+    name: 'pageshot_cache_store_failures_total',
+    help: 'Result-cache reads and writes that failed (the capture went on without the cache).',
+    labelNames: ['operation'],
+    registers,
+  });
+  const byStatus = { HIT: answers.labels('HIT'), MISS: answers.labels('MISS'), BYPASS: answers.labels('BYPASS') };
+  return {
+    answered: (status) => byStatus[status].inc(),
+    storeFailed: (operation) => failures.labels(operation).inc(),
   };
 }

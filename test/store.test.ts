@@ -12,6 +12,7 @@ import { DATABASE_FILE, openDatabase, type StoreDatabase } from '../src/store/da
 import { KeyStore } from '../src/store/key-store.js';
 import { migrateToLatest, migrationProvider } from '../src/store/migrations.js';
 import { toKeyRow } from '../src/store/rows.js';
+import { UsageStore } from '../src/store/usage-store.js';
 import type { ApiKeyRecord, AuditEventType, AuditTypeFilter } from '../src/store/schema.js';
 import { DatabaseOpenError, DuplicateKeyError, InvalidCursorError } from '../src/store/store-errors.js';
 import { collectPages, makeKey } from './helpers/store-records.js';
@@ -96,11 +97,11 @@ function storeSuite(open: () => Promise<StoreDatabase>, expectedDialect: StoreDa
       try {
         const migrations = await new Migrator({ db: again.db, provider: migrationProvider }).getMigrations();
         assert.deepEqual(migrations.map((m) => m.name), [
-          '0001_api_keys', '0002_audit_events', '0003_usage', '0004_api_keys_replaced_by', '0005_audit_events_type_index',
+          '0001_api_keys', '0002_audit_events', '0003_usage', '0004_api_keys_replaced_by', '0005_audit_events_type_index', '0006_usage_cache_hits',
         ]);
         assert.ok(migrations.every((m) => m.executedAt instanceof Date), 'a migration is not recorded as run');
         const runs = await sql<{ n: number | string }>`select count(*) as n from kysely_migration`.execute(again.db);
-        assert.equal(Number(runs.rows[0]?.n), 5);
+        assert.equal(Number(runs.rows[0]?.n), 6);
         assert.deepEqual(await new KeyStore(again.db).findById(key.id), key);
       } finally {
         await again.close();
@@ -128,6 +129,25 @@ function storeSuite(open: () => Promise<StoreDatabase>, expectedDialect: StoreDa
         assert.equal((await keys.findById(lone.id))?.replacedBy, loneSuccessor.id);
         assert.equal((await keys.findById(untouched.id))?.replacedBy, null);
         assert.equal((await keys.findById(first.id))?.replacedBy, null);
+      } finally {
+        await migrateToLatest(store.db);
+      }
+    });
+
+    it('0006 gives usage days written before it zero cache hits, and counts them from then on', async () => {
+      const migrator = new Migrator({ db: store.db, provider: migrationProvider });
+      assert.equal((await migrator.migrateTo('0005_audit_events_type_index')).error, undefined);
+      try {
+        const old = { subject: 'key_0006', day: '2026-11-01', requests: 3, succeeded: 2, failed: 1, rejected: 0, render_ms: 10, bytes_sent: 99 };
+        await (store.db as Kysely<any>).insertInto('usage_daily').values(old).execute();
+        await migrateToLatest(store.db);
+        const usage = new UsageStore(store.db);
+        assert.equal((await usage.days('key_0006', '2026-11-01', '2026-11-01'))[0]?.cacheHits, 0);
+        const delta = { subject: 'key_0006', day: '2026-11-01', requests: 2, succeeded: 2, failed: 0, rejected: 0, rejectedBy: {}, renderMs: 0, bytesSent: 5, cacheHits: 2 };
+        await usage.add([delta, delta]);
+        const [day] = await usage.days('key_0006', '2026-11-01', '2026-11-01');
+        assert.equal(day?.cacheHits, 4);
+        assert.equal(day?.succeeded, 6);
       } finally {
         await migrateToLatest(store.db);
       }

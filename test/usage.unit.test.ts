@@ -31,6 +31,7 @@ describe('UsageRecorder', () => {
     recorder.record('key_a', { kind: 'succeeded', renderMs: 100, bytes: 2000 });
     recorder.record('key_a', { kind: 'failed', renderMs: 50 });
     recorder.record('key_a', { kind: 'rejected', reason: 'RATE_LIMITED' });
+    recorder.record('key_a', { kind: 'succeeded', renderMs: 0, bytes: 500, cached: true });
     recorder.record('key_b', { kind: 'other' });
     assert.equal(written.length, 0, 'nothing is written per request');
     await recorder.close();
@@ -38,13 +39,14 @@ describe('UsageRecorder', () => {
     assert.deepEqual(a, {
       subject: 'key_a',
       day: '2026-11-23',
-      requests: 3,
-      succeeded: 1,
+      requests: 4,
+      succeeded: 2,
       failed: 1,
       rejected: 1,
       rejectedBy: { RATE_LIMITED: 1 },
       renderMs: 150,
-      bytesSent: 2000,
+      bytesSent: 2500,
+      cacheHits: 1,
     });
     assert.equal(written.find((delta) => delta.subject === 'key_b')?.requests, 1);
   });

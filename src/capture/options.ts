@@ -49,7 +49,14 @@ function scalarOptions(limits: CaptureLimits) {
     // Character caps here; the byte caps are checked after parsing (toCaptureOptions).
     css: Type.Optional(shortText(limits.maxScriptBytes, 'style sheet added before capture')),
     js: Type.Optional(shortText(limits.maxScriptBytes, 'script run in the page before capture')),
-    fresh: Type.Boolean({ default: false, description: 'use a brand-new browser context' }),
+    fresh: Type.Boolean({ default: false, description: 'use a brand-new browser context (and render anew rather than answer from the cache)' }),
+    cacheTtl: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 31_536_000,
+        description: "seconds a cached result may be old to answer this request, and how long a new one is kept (0 = no cache; default: the server's)",
+      }),
+    ),
     // Fidelity: what the picture shows.
     scrollPage: Type.Optional(
       Type.Boolean({ description: 'scroll through the page first to load lazy content (default: true for fullPage, else false)' }),

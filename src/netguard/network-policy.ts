@@ -178,19 +178,39 @@ export class NetworkPolicy {
   }
 
   /**
+   * The rules on a URL that need no DNS answer: scheme, port, the server's and the key's
+   * host lists, and an address written in the URL. A result cache asks this before it
+   * answers from storage, where nothing is fetched; throws NetworkRefusal.
+   */
+  checkUrlRules(url: URL, narrowHosts: readonly string[] = []): void {
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new NetworkRefusal(`the scheme ${url.protocol} is not allowed`);
+    const host = this.checkHostRules(url.hostname, url.port === '' ? DEFAULT_PORTS[url.protocol]! : Number(url.port), narrowHosts);
+    if (ipaddr.isValid(host) && !isAddressAllowed(host, this.options.allowPrivateNetworks)) {
+      throw new NetworkRefusal('the target resolves to a private or reserved address');
+    }
+  }
+
+  /** Port and host-list rules; returns the host as the lists compare it (lower case, no brackets). */
+  private checkHostRules(rawHost: string, port: number, narrowHosts: readonly string[]): string {
+    const host = rawHost.startsWith('[') ? rawHost.slice(1, -1) : rawHost.toLowerCase();
+    const { allowedPorts, denyHosts, allowHosts } = this.options;
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new NetworkRefusal('the port is not valid');
+    if (allowedPorts && !allowedPorts.includes(port)) throw new NetworkRefusal(`port ${port} is not allowed`);
+    if (hostAllowed(host, denyHosts)) throw new NetworkRefusal('the host is denied by the server');
+    if (allowHosts.length > 0 && !hostAllowed(host, allowHosts)) throw new NetworkRefusal("the host is not on the server's allow list");
+    if (narrowHosts.length > 0 && !hostAllowed(host, narrowHosts)) throw new NetworkRefusal('the host is not allowed for this API key');
+    return host;
+  }
+
+  /**
    * Checks a host and port and resolves the host once. Every address must be allowed
    * (one private address among public ones refuses the whole name); the first is the
    * one to connect to. `narrowHosts` (a key's allowed hosts) narrows the policy further.
    * Throws NetworkRefusal.
    */
   async resolveDestination(rawHost: string, port: number, narrowHosts: readonly string[] = []): Promise<string> {
-    const host = rawHost.startsWith('[') ? rawHost.slice(1, -1) : rawHost.toLowerCase();
-    const { allowedPorts, denyHosts, allowHosts, allowPrivateNetworks } = this.options;
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new NetworkRefusal('the port is not valid');
-    if (allowedPorts && !allowedPorts.includes(port)) throw new NetworkRefusal(`port ${port} is not allowed`);
-    if (hostAllowed(host, denyHosts)) throw new NetworkRefusal('the host is denied by the server');
-    if (allowHosts.length > 0 && !hostAllowed(host, allowHosts)) throw new NetworkRefusal("the host is not on the server's allow list");
-    if (narrowHosts.length > 0 && !hostAllowed(host, narrowHosts)) throw new NetworkRefusal('the host is not allowed for this API key');
+    const host = this.checkHostRules(rawHost, port, narrowHosts);
+    const { allowPrivateNetworks } = this.options;
     let addresses: string[];
     if (ipaddr.isValid(host)) addresses = [host];
     else {

@@ -37,8 +37,25 @@ export async function assertTargetAllowed(policy: NetworkPolicy, url: URL, narro
   try {
     await policy.checkUrl(url, narrowHosts);
   } catch (error) {
-    if (!(error instanceof NetworkRefusal)) throw error;
-    if (error.kind === 'unresolvable') throw new ApiError('NAVIGATION_FAILED', `The target could not be loaded: ${error.reason}.`);
-    throw new ApiError('TARGET_FORBIDDEN', `The target is not allowed: ${error.reason}.`);
+    throw refusalToApiError(error);
   }
+}
+
+/**
+ * The same check without DNS (scheme, port, host lists, a literal address), for answers
+ * that fetch nothing, such as a cached result: a key whose hosts were narrowed since,
+ * or a host the server has denied since, gets 403 even for a picture it once had.
+ */
+export function assertTargetRulesAllowed(policy: NetworkPolicy, url: URL, narrowHosts: readonly string[] = []): void {
+  try {
+    policy.checkUrlRules(url, narrowHosts);
+  } catch (error) {
+    throw refusalToApiError(error);
+  }
+}
+
+function refusalToApiError(error: unknown): unknown {
+  if (!(error instanceof NetworkRefusal)) return error;
+  if (error.kind === 'unresolvable') return new ApiError('NAVIGATION_FAILED', `The target could not be loaded: ${error.reason}.`);
+  return new ApiError('TARGET_FORBIDDEN', `The target is not allowed: ${error.reason}.`);
 }

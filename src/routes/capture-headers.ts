@@ -14,9 +14,19 @@ const MAX_URL_HEADER_CHARS = 4096;
  * - whatever the output adds (a PDF's `X-PageShot-Pages`).
  */
 export function captureHeaders(result: CaptureResult, waitedMs: number): Record<string, string> {
-  const headers: Record<string, string> = { ...result.headers };
   const phases = result.timings.map(({ name, ms }) => `${name};dur=${ms}`);
-  headers['server-timing'] = [`queue;dur=${waitedMs}`, ...phases, `render;dur=${result.renderMs}`].join(', ');
+  return {
+    ...describingHeaders(result),
+    'server-timing': [`queue;dur=${waitedMs}`, ...phases, `render;dur=${result.renderMs}`].join(', '),
+  };
+}
+
+/**
+ * The headers that describe the bytes themselves (all but `Server-Timing`): a cached
+ * result is sent again with these.
+ */
+export function describingHeaders(result: Omit<CaptureResult, 'timings' | 'renderMs' | 'body'>): Record<string, string> {
+  const headers: Record<string, string> = { ...result.headers };
   if (result.truncated) headers['x-pageshot-truncated'] = 'true';
   if (result.targetStatus !== undefined) headers['x-pageshot-target-status'] = String(result.targetStatus);
   if (result.finalUrl !== undefined && result.finalUrl.length <= MAX_URL_HEADER_CHARS && isHeaderSafe(result.finalUrl)) {

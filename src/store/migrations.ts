@@ -135,6 +135,17 @@ const indexAuditEventsByType: Migration = {
   },
 };
 
+const addUsageCacheHits: Migration = {
+  async up(db: Kysely<any>) {
+    // Captures answered from the result cache (or from another request's render), a part
+    // of `succeeded`. Rows written before this column count none.
+    await db.schema.alterTable('usage_daily').addColumn('cache_hits', 'bigint', (col) => col.notNull().defaultTo(0)).execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.alterTable('usage_daily').dropColumn('cache_hits').execute();
+  },
+};
+
 /**
  * PageShot's migrations, in the form Kysely's Migrator asks for. Names sort in the
  * order the migrations run.
@@ -147,6 +158,7 @@ export const migrationProvider: MigrationProvider = {
       '0003_usage': createUsage,
       '0004_api_keys_replaced_by': addReplacedBy,
       '0005_audit_events_type_index': indexAuditEventsByType,
+      '0006_usage_cache_hits': addUsageCacheHits,
     };
   },
 };

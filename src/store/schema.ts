@@ -157,6 +157,7 @@ export interface UsageDailyTable {
   rejected: number | string;
   render_ms: number | string;
   bytes_sent: number | string;
+  cache_hits: number | string;
 }
 
 /** A row of `usage_rejections`. */
@@ -177,6 +178,8 @@ export interface UsageCounts {
   rejectedBy: Record<string, number>;
   renderMs: number;
   bytesSent: number;
+  /** Successes answered from the result cache or another request's render, without a render of their own. */
+  cacheHits: number;
 }
 
 /** One subject's usage on one UTC day. */
@@ -186,7 +189,7 @@ export interface UsageDay extends UsageCounts {
 
 /** Counters all at zero. */
 export function emptyUsage(): UsageCounts {
-  return { requests: 0, succeeded: 0, failed: 0, rejected: 0, rejectedBy: {}, renderMs: 0, bytesSent: 0 };
+  return { requests: 0, succeeded: 0, failed: 0, rejected: 0, rejectedBy: {}, renderMs: 0, bytesSent: 0, cacheHits: 0 };
 }
 
 /** Adds `from` into `into` (rejections by reason included). */
@@ -197,5 +200,6 @@ export function addUsage(into: UsageCounts, from: UsageCounts): void {
   into.rejected += from.rejected;
   into.renderMs += from.renderMs;
   into.bytesSent += from.bytesSent;
+  into.cacheHits += from.cacheHits;
   for (const [reason, count] of Object.entries(from.rejectedBy)) into.rejectedBy[reason] = (into.rejectedBy[reason] ?? 0) + count;
 }

@@ -7,7 +7,7 @@ export interface UsageDelta extends UsageCounts {
   day: string;
 }
 
-const COUNTERS = ['requests', 'succeeded', 'failed', 'rejected', 'render_ms', 'bytes_sent'] as const;
+const COUNTERS = ['requests', 'succeeded', 'failed', 'rejected', 'render_ms', 'bytes_sent', 'cache_hits'] as const;
 
 /**
  * Per-subject, per-UTC-day usage counters. Writes are additive upserts
@@ -30,6 +30,7 @@ export class UsageStore {
           rejected: delta.rejected,
           render_ms: delta.renderMs,
           bytes_sent: delta.bytesSent,
+          cache_hits: delta.cacheHits,
         };
         await trx
           .insertInto('usage_daily')
@@ -81,6 +82,7 @@ export class UsageStore {
       rejectedBy: Object.fromEntries(reasons.filter((reason) => reason.day === row.day).map((reason) => [reason.reason, Number(reason.count)])),
       renderMs: Number(row.render_ms),
       bytesSent: Number(row.bytes_sent),
+      cacheHits: Number(row.cache_hits),
     }));
   }
 }

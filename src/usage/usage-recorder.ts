@@ -4,8 +4,8 @@ import type { UsageDelta, UsageStore } from '../store/usage-store.js';
 
 /** How one request ended, for the usage counters. */
 export type UsageOutcome =
-  /** A screenshot was sent. */
-  | { kind: 'succeeded'; renderMs: number; bytes: number }
+  /** A screenshot was sent; `cached` when it came from the result cache or another request's render. */
+  | { kind: 'succeeded'; renderMs: number; bytes: number; cached?: boolean }
   /** The capture ran and failed (navigation, timeout, crash…). */
   | { kind: 'failed'; renderMs: number }
   /** Refused before capturing: rate limit, queue, validation…; `reason` is the error code. */
@@ -65,6 +65,7 @@ export class UsageRecorder {
       delta.succeeded++;
       delta.renderMs += outcome.renderMs;
       delta.bytesSent += outcome.bytes;
+      if (outcome.cached) delta.cacheHits++;
     } else if (outcome.kind === 'failed') {
       delta.failed++;
       delta.renderMs += outcome.renderMs;

@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 /** A request the fixture site received, for assertions on what Chromium sent. */
 export interface SeenRequest {
   path: string;
+  /** The query string, `?` included; empty when there is none. */
+  query: string;
   headers: http.IncomingHttpHeaders;
 }
 
@@ -88,7 +90,7 @@ export async function startFixtureSite(extra: Record<string, Handler> = {}): Pro
   const all = { ...routes, ...extra };
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://fixture.invalid');
-    seen.push({ path: url.pathname, headers: req.headers });
+    seen.push({ path: url.pathname, query: url.search, headers: req.headers });
     const handler = all[url.pathname];
     if (handler) handler(req, res, url);
     else {

@@ -20,7 +20,7 @@ export function fillDays(from, to, listed) {
   const days = [];
   for (let time = Date.parse(`${from}T00:00:00Z`); time <= Date.parse(`${to}T00:00:00Z`); time += DAY_MS) {
     const day = new Date(time).toISOString().slice(0, 10);
-    days.push(byDay.get(day) ?? { day, requests: 0, succeeded: 0, failed: 0, rejected: 0, rejectedBy: {}, renderMs: 0, bytesSent: 0 });
+    days.push(byDay.get(day) ?? { day, requests: 0, succeeded: 0, failed: 0, rejected: 0, rejectedBy: {}, renderMs: 0, bytesSent: 0, cacheHits: 0 });
   }
   return days;
 }
@@ -56,6 +56,7 @@ function totalsOf(answer) {
   const items = [
     ['Requests', formatNumber(totals.requests)],
     ['Succeeded', formatNumber(totals.succeeded)],
+    ['Cache hits', formatNumber(totals.cacheHits ?? 0)],
     ['Failed', formatNumber(totals.failed)],
     ['Rejected', formatNumber(totals.rejected), rejectedBy],
     ['Render time', `${formatNumber(Math.round(totals.renderMs / 1000))} s`],

@@ -1,0 +1,187 @@
+/**
+ * HTTP load for benchmarks: autocannon in a child process (so the load generator never
+ * shares an event loop with a server under test), servers in child processes of their
+ * own, and their CPU read from /proc while the load runs.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import autocannon from 'autocannon';
+
+/** One request shape the load generator repeats. */
+export interface LoadRequest {
+  url: string;
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+/** What one run of the load generator reports. */
+export interface LoadResult {
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+  /** CPU of the load generator over the run, % of one core. */
+  loadCpu: number;
+}
+
+/** A run's figures with the server's CPU beside them. */
+export interface RunFigures extends LoadResult {
+  /** CPU of the server process over the run, % of one core. */
+  serverCpu: number;
+}
+
+/** Nearest-rank percentile of an ascending list. */
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** The child side: one autocannon run, its figures as JSON on stdout. */
+export function runLoadGenerator(request: LoadRequest, seconds: number, connections: number): void {
+  const latencies: number[] = [];
+  const cpuStart = process.cpuUsage();
+  const instance = autocannon(
+    { url: request.url, method: request.method ?? 'GET', headers: request.headers, body: request.body, connections, duration: seconds },
+    (error, result) => {
+      if (error) throw error;
+      const cpu = process.cpuUsage(cpuStart);
+      latencies.sort((a, b) => a - b);
+      const figures: LoadResult = {
+        reqPerSec: result['2xx'] / result.duration,
+        p50: percentile(latencies, 50),
+        p99: percentile(latencies, 99),
+        non2xx: result.non2xx,
+        errors: result.errors,
+        loadCpu: (cpu.user + cpu.system) / 1e4 / result.duration,
+      };
+      process.stdout.write(JSON.stringify(figures));
+    },
+  );
+  instance.on('response', (_client, statusCode, _bytes, responseTime) => {
+    if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
+  });
+}
+
+/** CPU seconds a process has used so far (user + system), from /proc; NaN elsewhere. */
+export function processCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start at its closing parenthesis.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * Runs `script --load <request as JSON> <seconds> <connections>` in a child process (the
+ * script must call runLoadGenerator for that form), measuring `serverPid`'s CPU meanwhile.
+ */
+export function runLoad(script: string, request: LoadRequest, seconds: number, connections: number, serverPid: number): Promise<RunFigures> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, '--load', JSON.stringify(request), String(seconds), String(connections)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const cpuBefore = processCpuSeconds(serverPid);
+  const startedAt = performance.now();
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      // Includes the child's start-up (~0.5 s of tsx) in the elapsed time, during which
+      // the server idles: the server CPU figure is a slight underestimate, the same for both.
+      const elapsed = (performance.now() - startedAt) / 1000;
+      const cpu = processCpuSeconds(serverPid) - cpuBefore;
+      if (code !== 0) return reject(new Error(`load generator exited with ${code}`));
+      const result = JSON.parse(stdout) as LoadResult;
+      resolve({ ...result, serverCpu: (cpu / Math.max(elapsed - 0.5, 0.1)) * 100 });
+    });
+  });
+}
+
+/** A server running in a child process, and what it said when ready. */
+export interface ServerChild<T> {
+  process: ChildProcess;
+  ready: T;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `script` with `args` in a child process and waits for its `READY <json>` line on
+ * stdout (the script prints it once it listens). `stop()` sends SIGTERM and waits.
+ */
+export function startServerChild<T>(script: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<ServerChild<T>> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env });
+  let buffered = '';
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const line = /^READY (.*)$/m.exec(buffered)?.[1];
+      if (line === undefined) return;
+      child.stdout!.off('data', onData);
+      child.stdout!.resume();
+      resolve({
+        process: child,
+        ready: JSON.parse(line) as T,
+        stop: () =>
+          new Promise<void>((done) => {
+            if (child.exitCode !== null) return done();
+            child.once('exit', () => done());
+            child.kill('SIGTERM');
+          }),
+      });
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${script} ${args.join(' ')} exited with ${code} before it was ready`)));
+    child.once('error', reject);
+  });
+}
+
+/** The machine's load average, for the report. */
+export function loadAverage(): string {
+  return os.loadavg().map((value) => value.toFixed(2)).join(' ');
+}
+
+const HEADER =
+  `${'run'.padEnd(14)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}` +
+  `${'srv CPU'.padStart(9)}${'load CPU'.padStart(10)}${'non-2xx'.padStart(9)}${'errors'.padStart(8)}`;
+
+/** The table header matching `row`. */
+export function tableHeader(): string {
+  return HEADER;
+}
+
+/** One line of the figures table. */
+export function row(label: string, f: RunFigures): string {
+  const flag = f.non2xx > 0 || f.errors > 0 ? '  << not all 2xx: not valid' : '';
+  return (
+    `${label.padEnd(14)}${f.reqPerSec.toFixed(0).padStart(9)}${f.p50.toFixed(2).padStart(9)}${f.p99.toFixed(2).padStart(9)}` +
+    `${`${f.serverCpu.toFixed(0)}%`.padStart(9)}${`${f.loadCpu.toFixed(0)}%`.padStart(10)}` +
+    `${String(f.non2xx).padStart(9)}${String(f.errors).padStart(8)}${flag}`
+  );
+}
+
+/** Medians of several runs' figures (non-2xx and errors: totals). */
+export function summarise(runs: RunFigures[]): RunFigures {
+  const of = (pick: (run: RunFigures) => number) => median(runs.map(pick));
+  const total = (pick: (run: RunFigures) => number) => runs.reduce((sum, run) => sum + pick(run), 0);
+  return {
+    reqPerSec: of((r) => r.reqPerSec),
+    p50: of((r) => r.p50),
+    p99: of((r) => r.p99),
+    serverCpu: of((r) => r.serverCpu),
+    loadCpu: of((r) => r.loadCpu),
+    non2xx: total((r) => r.non2xx),
+    errors: total((r) => r.errors),
+  };
+}
