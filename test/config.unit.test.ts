@@ -163,3 +163,32 @@ describe('loadConfig refuses bad values with a ConfigError naming the variable',
     },
   );
 });
+
+describe('result cache settings', () => {
+  it('caches nothing by default, keeps 256 MiB in memory, lets requests ask for up to a day, and keeps keys apart', () => {
+    const { cache } = loadConfig({});
+    assert.deepEqual(cache, { defaultTtlSeconds: 0, maxTtlSeconds: 86_400, maxBytes: 268_435_456, shared: false, redisUrl: undefined });
+  });
+
+  it('reads the TTLs, the byte budget, sharing and the Redis URL, and lowers the default TTL to the maximum', () => {
+    const { cache } = loadConfig({
+      PAGESHOT_CACHE_TTL: '600',
+      PAGESHOT_CACHE_MAX_TTL: '300',
+      PAGESHOT_CACHE_MAX_BYTES: '1048576',
+      PAGESHOT_CACHE_SHARED: 'true',
+      PAGESHOT_REDIS_URL: 'redis://127.0.0.1:6379',
+    });
+    assert.deepEqual(cache, { defaultTtlSeconds: 300, maxTtlSeconds: 300, maxBytes: 1_048_576, shared: true, redisUrl: 'redis://127.0.0.1:6379' });
+  });
+
+  for (const [variable, value] of [
+    ['PAGESHOT_CACHE_TTL', '-1'],
+    ['PAGESHOT_CACHE_TTL', '1.5'],
+    ['PAGESHOT_CACHE_TTL', '31536001'],
+    ['PAGESHOT_CACHE_MAX_TTL', 'day'],
+    ['PAGESHOT_CACHE_MAX_BYTES', '-5'],
+    ['PAGESHOT_CACHE_SHARED', 'maybe'],
+  ] as const) {
+    it(`refuses ${variable}=${value}`, () => assertRejected({ [variable]: value }, variable));
+  }
+});
