@@ -119,9 +119,10 @@ export interface ServerChild<T> {
 /**
  * Starts `script` with `args` in a child process and waits for its `READY <json>` line on
  * stdout (the script prints it once it listens). `stop()` sends SIGTERM and waits.
+ * `nodeArgs` go to Node itself (e.g. `--cpu-prof`, which NODE_OPTIONS may not carry).
  */
-export function startServerChild<T>(script: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<ServerChild<T>> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env });
+export function startServerChild<T>(script: string, args: string[], nodeArgs: string[] = []): Promise<ServerChild<T>> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   let buffered = '';
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer) => {
