@@ -156,6 +156,20 @@ describe('result cache (in memory)', () => {
     assert.ok(replies.every((reply) => reply.body.equals(replies[0]!.body)));
   });
 
+  it('holds one who joined a longer render to its own timeout, without failing the render', async () => {
+    const { url } = uniquePath(site, '/slow?ms=2500');
+    const leader = server.shoot({ url, cacheTtl: 60, timeout: 10_000 });
+    await sleep(200);
+    const started = Date.now();
+    const impatient = await server.shoot({ url, cacheTtl: 60, timeout: 1_000 });
+    assert.equal(impatient.status, 504);
+    assert.equal(impatient.json?.code, 'RENDER_TIMEOUT');
+    assert.ok(Date.now() - started < 2_000, `answered after ${Date.now() - started} ms`);
+    assert.equal((await leader).headers['x-cache'], 'MISS');
+    assert.equal((await server.shoot({ url, cacheTtl: 60 })).headers['x-cache'], 'HIT');
+    assert.equal(countRenders(site, url), 1);
+  });
+
   it('refuses bad cacheTtl values with VALIDATION_ERROR naming the field', async () => {
     const { url } = uniquePath(site);
     for (const cacheTtl of [-1, 1.5, '60', true, 31_536_001, null]) {

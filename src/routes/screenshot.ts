@@ -18,6 +18,18 @@ export type RenderOutcome =
   /** `failedMs` is undefined when no capture ran (refused by admission). */
   | { ok: false; error: unknown; failedMs: number | undefined };
 
+/** `outcome`, or a RENDER_TIMEOUT outcome once `timeoutMs` has passed. */
+function withinTimeout(outcome: Promise<RenderOutcome>, timeoutMs: number): Promise<RenderOutcome> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<RenderOutcome>((resolve) => {
+    timer = setTimeout(() => {
+      const error = new ApiError('RENDER_TIMEOUT', `The page did not finish rendering within ${timeoutMs} ms.`);
+      resolve({ ok: false, error, failedMs: timeoutMs });
+    }, timeoutMs);
+  });
+  return Promise.race([outcome, expired]).finally(() => clearTimeout(timer));
+}
+
 /** What the screenshot route needs from the rest of the service. */
 export interface ScreenshotRouteDeps {
   config: Config;
@@ -116,7 +128,10 @@ export function captureHandler(deps: ScreenshotRouteDeps) {
    */
   function startRender(principal: Principal, options: CaptureOptions, plan: CachePlan | undefined, signal: AbortSignal) {
     if (!plan || !plan.read) return { promise: render(principal, options, plan, signal), leader: true };
-    return resultCache.flights.join(plan.key, signal, (flightSignal) => render(principal, options, plan, flightSignal));
+    const flight = resultCache.flights.join(plan.key, signal, (flightSignal) => render(principal, options, plan, flightSignal));
+    // `timeout` is not part of the cache key: one who joined a render started with a longer
+    // deadline still gets an answer within its own.
+    return flight.leader ? flight : { promise: withinTimeout(flight.promise, options.timeout), leader: false };
   }
 
   /** Waits for a slot (fair between callers), captures, stores the result when a plan says so. */
