@@ -128,6 +128,8 @@ function plausibleOptions(site: FixtureSite) {
     css: fc.constantFrom('html{background:#00f}', '}}}{{{', '@import url(file:///etc/passwd);'),
     js: fc.constantFrom('1', 'throw 1', 'null.x', '"x".repeat(1e6)', 'location = "file:///etc/passwd"', 'for(;;){}'),
     fresh: fc.boolean(),
+    // Repeats are likely (few URLs, few values): hits, misses and shared renders all occur.
+    cacheTtl: fc.constantFrom(0, 1, 60),
     ...fidelityOptions(),
   };
 }
