@@ -13,7 +13,7 @@ export interface RemoteSdk {
     baseUrl: string;
     onRetry?: (event: { attempt: number; delayMs: number; error: Error & { code?: string } }) => void;
   }) => {
-    screenshot(options: Record<string, unknown>): Promise<{ image: Uint8Array; contentType: string }>;
+    screenshot(options: Record<string, unknown>): Promise<{ image: Uint8Array; contentType: string; cache: string | undefined }>;
   };
   ApiError: abstract new (...args: never[]) => Error & { code: string; requestId: string | undefined };
 }
@@ -22,10 +22,14 @@ export interface RemoteSdk {
 export class RemoteUsageError extends Error {}
 
 /** Flags whose values are numbers in the API. */
-const NUMERIC = new Set(['width', 'height', 'device-scale-factor', 'quality', 'delay', 'timeout']);
+const NUMERIC = new Set(['width', 'height', 'device-scale-factor', 'quality', 'delay', 'timeout', 'cache-ttl']);
 
-/** `--remote` plus the local command's flags, so one command line works both ways. */
-const REMOTE_FLAGS = { ...SHOOT_FLAGS, remote: { type: 'string' } } as const;
+/**
+ * `--remote` plus the local command's flags, so one command line works both ways; and
+ * `--cache-ttl`, which only a server has: a local shoot renders in-process, without the
+ * result cache, so it does not take the flag.
+ */
+const REMOTE_FLAGS = { ...SHOOT_FLAGS, remote: { type: 'string' }, 'cache-ttl': { type: 'string' } } as const;
 
 const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
 
@@ -73,6 +77,8 @@ function optionsOf(target: string, values: Record<string, string | boolean | und
 /**
  * `pageshot shoot <url> --remote <baseUrl> -o FILE [options]`: asks a PageShot server
  * for the screenshot through the SDK, with its retries on busy and rate-limited answers.
+ * `--cache-ttl SECONDS` lets the server answer from its result cache; the line printed
+ * says what the cache did (`(cache HIT)` or `(cache MISS)`; nothing when no cache was asked).
  * The key comes from PAGESHOT_API_KEY only: a key on the command line would end up in
  * shell histories and process lists.
  */
@@ -90,9 +96,10 @@ export async function runRemoteShoot(args: string[], write: (text: string) => vo
     onRetry: ({ error, delayMs }) => warn(`pageshot: ${error.code ?? error.name}, retrying in ${(delayMs / 1000).toFixed(1)} s\n`),
   });
   try {
-    const { image } = await client.screenshot(optionsOf(target, values));
+    const { image, cache } = await client.screenshot(optionsOf(target, values));
     await writeFile(output, image);
-    write(`${output}: ${image.length} bytes\n`);
+    // What the server's result cache did, when one was asked for (BYPASS on every plain call would be noise).
+    write(`${output}: ${image.length} bytes${cache && cache !== 'BYPASS' ? ` (cache ${cache})` : ''}\n`);
   } catch (error) {
     if (error instanceof sdk.ApiError) {
       const request = error.requestId ? ` (request ${error.requestId})` : '';

@@ -37,6 +37,7 @@ shoot options (the same as the API's):
   --fail-on-http-error true|false
   --device NAME  --timezone ZONE  --locale TAG  --media-type screen|print
   --reduced-motion reduce|no-preference
+  --cache-ttl SECONDS       (--remote only) let the server answer from its result cache
 `;
 
 /**

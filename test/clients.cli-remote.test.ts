@@ -53,6 +53,31 @@ describe('pageshot shoot --remote (the CLI on the TypeScript SDK)', () => {
     assert.deepEqual([image.format, image.width, image.height], ['jpeg', 400, 300]);
   });
 
+  it('passes --cache-ttl to the server and prints what its cache did', async () => {
+    const url = `${site.url}/?remote-cache`;
+    const renders = () => site.seen.filter((seen) => seen.path === '/' && seen.query === '?remote-cache').length;
+    const shoot = (file: string, ...extra: string[]) =>
+      pageshot(['shoot', url, '--remote', server.url, '-o', path.join(dir, file), ...extra], { PAGESHOT_API_KEY: ROOT_KEY });
+    const miss = await shoot('miss.png', '--cache-ttl', '60');
+    assert.equal(miss.code, 0, miss.stderr);
+    assert.match(miss.stdout, /miss\.png: \d+ bytes \(cache MISS\)\n$/);
+    const hit = await shoot('hit.png', '--cache-ttl', '60');
+    assert.equal(hit.code, 0, hit.stderr);
+    assert.match(hit.stdout, /hit\.png: \d+ bytes \(cache HIT\)\n$/);
+    assert.ok((await readFile(path.join(dir, 'hit.png'))).equals(await readFile(path.join(dir, 'miss.png'))));
+    assert.equal(renders(), 1, 'the second command never reached the site');
+    // Without the flag, the server's default (0 here) applies.
+    const bypass = await shoot('bypass.png');
+    assert.match(bypass.stdout, /bypass\.png: \d+ bytes\n$/, 'no cache asked: nothing said about it');
+    assert.equal(renders(), 2);
+  });
+
+  it('refuses --cache-ttl without --remote: a local shoot has no result cache', async () => {
+    const local = await pageshot(['shoot', `${site.url}/`, '-o', path.join(dir, 'local.png'), '--cache-ttl', '60']);
+    assert.notEqual(local.code, 0);
+    assert.match(local.stderr, /--cache-ttl/);
+  });
+
   it('reports a refused key by its code, without printing the key', async () => {
     // Built at run time so secret scanners do not flag a made-up key in the source.
     const wrongKey = `ps_live_${'1'.repeat(27)}_${'1'.repeat(6)}`;

@@ -48,6 +48,13 @@ describe('Python client against a real PageShot', () => {
         res.end();
       },
       '/gates/waiting': (_req, res) => res.end(String(gates.length)),
+      // How many requests this site received for ?path=…&query=… (the query with its `?`):
+      // one per render of that page, none for an answer from PageShot's result cache.
+      '/seen': (_req, res, url) => {
+        const path = url.searchParams.get('path');
+        const query = url.searchParams.get('query') ?? '';
+        res.end(String(site.seen.filter((seen) => seen.path === path && seen.query === query).length));
+      },
       '/gates/open': (_req, res) => {
         for (const held of gates.splice(0)) {
           held.writeHead(200, { 'content-type': 'text/html' });
@@ -66,7 +73,7 @@ describe('Python client against a real PageShot', () => {
     await site.close();
   });
 
-  it('passes its unittest suite: success, capture options and answer headers, PDF, devices, 401/403 without retries, busy and 429 retried per Retry-After, caps, cancel, no key in errors', { skip: pythonMissing() }, async (t) => {
+  it('passes its unittest suite: success, capture options and answer headers, PDF, devices, result cache (cache_ttl, HIT/MISS, ETag, Age, 304), 401/403 without retries, busy and 429 retried per Retry-After, caps, cancel, no key in errors', { skip: pythonMissing() }, async (t) => {
     const { code, output } = await runUnittest({
       PAGESHOT_TEST_BASE_URL: server.url,
       PAGESHOT_TEST_ROOT_KEY: ROOT_KEY,

@@ -419,6 +419,75 @@ describe('TypeScript client against a real PageShot', () => {
     assert.deepEqual([blank.code, blank.status, blank.attempts], ['BLANK_PAGE', 422, 1]);
   });
 
+  /** Requests the fixture site received for `url`'s path and query: one per render (a cache hit makes none). */
+  function renders(url: string): number {
+    const wanted = new URL(url);
+    return site.seen.filter((seen) => seen.path === wanted.pathname && seen.query === wanted.search).length;
+  }
+
+  it('sends cacheTtl and reads what the cache did: MISS, then HIT without a render, with ETag and Age', async () => {
+    const pageshot = client();
+    const url = `${site.url}/?sdk-cache`;
+    const miss = await pageshot.screenshot({ url, cacheTtl: 60 });
+    assert.equal(miss.cache, 'MISS');
+    assert.equal(miss.age, 0);
+    assert.match(miss.etag ?? '', /^"[A-Za-z0-9_-]{27}"$/, 'the tag as sent, quotes included');
+    assert.equal(miss.notModified, false);
+    assert.equal(typeof miss.timing.renderMs, 'number');
+    assert.equal(miss.timing.cacheMs, undefined);
+
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const hit = await pageshot.screenshot({ url, cacheTtl: 60 });
+    assert.equal(hit.cache, 'HIT');
+    assert.ok(hit.age !== undefined && hit.age >= 1, `Age counts from the render: ${hit.age}`);
+    assert.equal(hit.etag, miss.etag);
+    assert.ok(Buffer.from(hit.image).equals(Buffer.from(miss.image)), 'the same bytes');
+    assert.deepEqual([hit.contentType, hit.finalUrl, hit.targetStatus, hit.notModified], ['image/png', url, 200, false]);
+    // A hit rendered nothing: its Server-Timing is the cache lookup, not a phase of a render.
+    assert.equal(typeof hit.timing.cacheMs, 'number');
+    assert.deepEqual([hit.timing.queueMs, hit.timing.renderMs, hit.timing.phases], [undefined, undefined, {}]);
+    assert.equal(renders(url), 1, 'the second call never reached the site');
+
+    // Without cacheTtl this server's default (0) applies: rendered, not stored, no Age.
+    const bypass = await pageshot.screenshot(url);
+    assert.deepEqual([bypass.cache, bypass.age], ['BYPASS', undefined]);
+    assert.equal(bypass.etag, miss.etag, 'the tag is of the bytes, however they were made');
+    assert.equal(renders(url), 2);
+  });
+
+  it('answers ifNoneMatch with notModified and no bytes, in one request and without an error', async () => {
+    const pageshot = client();
+    const url = `${site.url}/?sdk-conditional`;
+    const first = await pageshot.screenshot({ url, cacheTtl: 60 });
+    assert.ok(first.etag);
+    const before304 = await served('/screenshot', 'POST', 304);
+    const retries: RetryEvent[] = [];
+    const same = await client({ onRetry: (event) => retries.push(event) }).screenshot({ url, cacheTtl: 60 }, { ifNoneMatch: first.etag });
+    assert.equal(same.notModified, true);
+    assert.deepEqual([same.image.length, same.contentType], [0, '']);
+    assert.deepEqual([same.cache, same.etag], ['HIT', first.etag]);
+    assert.equal(typeof same.age, 'number');
+    assert.equal(retries.length, 0);
+    assert.equal((await served('/screenshot', 'POST', 304)) - before304, 1, 'the server saw exactly one request');
+
+    const changed = await pageshot.screenshot({ url, cacheTtl: 60 }, { ifNoneMatch: '"another-tag"' });
+    assert.equal(changed.notModified, false);
+    assert.ok(Buffer.from(changed.image).equals(Buffer.from(first.image)), 'another tag gets the bytes');
+    assert.equal(renders(url), 1);
+
+    // pdf() takes both too.
+    const html = '<h1>cached pdf</h1>';
+    const document = await pageshot.pdf({ html, cacheTtl: 60 });
+    assert.equal(document.cache, 'MISS');
+    const again = await pageshot.pdf({ html, cacheTtl: 60 }, { ifNoneMatch: document.etag });
+    assert.deepEqual([again.notModified, again.cache, again.image.length], [true, 'HIT', 0]);
+
+    // A value no header can carry is refused before sending, not mistaken for a lost connection and retried.
+    const refused = await failure(pageshot.screenshot(url, { ifNoneMatch: '"a"\r\nx-injected: 1' }), PageShotError);
+    assert.equal(refused instanceof ConnectionError, false);
+    assert.match(refused.message, /ifNoneMatch/);
+  });
+
   it('never shows a key in any error or in the client, however it is printed', () => {
     assert.ok(seenErrors.length >= 15, `${seenErrors.length} errors seen`);
     const pageshot = client();

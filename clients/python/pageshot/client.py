@@ -67,7 +67,8 @@ def _capture_body(url: Optional[str], options: Mapping[str, Any]) -> Dict[str, A
 
 def _server_timing(header: str) -> Tuple[Dict[str, float], Dict[str, float]]:
     """``queue;dur=3, navigation;dur=120, render;dur=170`` → ``({"queue_ms": 3, "render_ms": 170},
-    {"navigation": 120})``: queue and render (the total), and every other entry as a phase, in order."""
+    {"navigation": 120})``: queue and render (the total), and every other entry as a phase, in order;
+    or ``cache;desc="hit";dur=0.4`` (``cache_ms``) for an answer from the result cache, which is no phase."""
     timing: Dict[str, float] = {}
     phases: Dict[str, float] = {}
     for entry in header.split(","):
@@ -79,7 +80,7 @@ def _server_timing(header: str) -> Tuple[Dict[str, float], Dict[str, float]]:
             ms = None
         if not name or ms is None:
             continue
-        if name in ("queue", "render"):
+        if name in ("queue", "render", "cache"):
             timing[f"{name}_ms"] = ms
         else:
             phases[name] = ms
@@ -88,7 +89,19 @@ def _server_timing(header: str) -> Tuple[Dict[str, float], Dict[str, float]]:
 
 def _int_header(headers: Mapping[str, str], name: str) -> Optional[int]:
     value = (headers.get(name) or "").strip()
-    return int(value) if value.isdigit() else None
+    # isdigit() alone takes "²" and other digits int() refuses.
+    return int(value) if value.isascii() and value.isdigit() else None
+
+
+#: What ``X-Cache`` says when PageShot sends it.
+_CACHE_STATUSES = ("HIT", "MISS", "BYPASS")
+
+
+def _cache_status(headers: Mapping[str, str]) -> Optional[str]:
+    """``X-Cache`` as PageShot sends it; anything else (a CDN in front that sets its own, say
+    ``Hit from cloudfront``) is not about PageShot's cache, so None."""
+    value = (headers.get("x-cache") or "").strip().upper()
+    return value if value in _CACHE_STATUSES else None
 
 
 def _day(value: DateLike) -> Optional[str]:
@@ -112,9 +125,10 @@ def _json(answer_body: bytes) -> Any:
 class Screenshot:
     """A capture: an image, or a PDF (``format="pdf"`` or :meth:`PageShot.pdf`)."""
 
-    #: The bytes of the image (or of the PDF).
+    #: The bytes of the image (or of the PDF); empty when ``not_modified``.
     image: bytes = field(repr=False)
-    #: ``image/png``, ``image/jpeg``, ``image/webp`` or ``application/pdf``.
+    #: ``image/png``, ``image/jpeg``, ``image/webp`` or ``application/pdf``; ``""`` when
+    #: ``not_modified`` (the bytes you hold keep their type).
     content_type: str
     #: Where the key stands after this request, if the server said.
     rate_limit: Optional[RateLimit]
@@ -135,9 +149,27 @@ class Screenshot:
     truncated: bool = False
     #: Page count of a PDF (``X-PageShot-Pages``); None for images.
     pages: Optional[int] = None
+    #: What the server's result cache did (``X-Cache``): ``"HIT"`` answered from it (or from an
+    #: identical capture running at the same time), ``"MISS"`` rendered and stored,
+    #: ``"BYPASS"`` rendered and not stored (``cache_ttl=0``); None from a server without the cache.
+    cache: Optional[str] = None
+    #: The strong entity tag of the bytes (``ETag``, quoted as sent); pass it as
+    #: ``if_none_match=`` to a later call.
+    etag: Optional[str] = None
+    #: Seconds since the cached result was rendered (``Age``), on HIT and MISS; None on BYPASS.
+    age: Optional[int] = None
+    #: True when the server answered 304 Not Modified to ``if_none_match=``: the bytes you
+    #: hold (tagged ``etag``) are still the answer, and none were sent again.
+    not_modified: bool = False
 
     def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
-        """Writes the image (or PDF) to ``path``."""
+        """Writes the image (or PDF) to ``path``.
+
+        :raises PageShotError: when ``not_modified``: there are no bytes, and writing none
+            would empty the file that holds them.
+        """
+        if self.not_modified:
+            raise PageShotError("Nothing to save: the server answered 304 Not Modified, the bytes you hold are current.")
         with open(path, "wb") as file:
             file.write(self.image)
 
@@ -285,26 +317,58 @@ class PageShot:
         authenticated answer."""
         return self._transport.rate_limit
 
-    def screenshot(self, url: Optional[str] = None, *, cancel: Optional[threading.Event] = None, **options: Any) -> Screenshot:
+    def screenshot(
+        self,
+        url: Optional[str] = None,
+        *,
+        cancel: Optional[threading.Event] = None,
+        if_none_match: Optional[str] = None,
+        **options: Any,
+    ) -> Screenshot:
         """``POST /screenshot``: captures ``url``, or whatever ``options`` describe (``html=``,
-        ``width=``, ``full_page=``, ``format=``, ``device=``, ``block_ads=``, ``pdf=``…;
-        snake_case or the API's camelCase, in ``pdf`` and ``cookies`` too; ``headers`` keys are
-        sent as given). With ``format="pdf"`` the bytes are a PDF, as from :meth:`pdf`.
+        ``width=``, ``full_page=``, ``format=``, ``device=``, ``block_ads=``, ``cache_ttl=``,
+        ``pdf=``…; snake_case or the API's camelCase, in ``pdf`` and ``cookies`` too; ``headers``
+        keys are sent as given). With ``format="pdf"`` the bytes are a PDF, as from :meth:`pdf`.
+
+        ``cache_ttl`` (seconds, 0–31536000) is how old a result in the server's cache may be
+        to answer this call, and how long a new one is kept there (0 = always render; default
+        the server's ``PAGESHOT_CACHE_TTL``, lowered to its ``PAGESHOT_CACHE_MAX_TTL``); the
+        answer's ``cache`` says what the cache did. ``fresh=True`` renders anew rather than
+        answer from the cache (the new result is still stored).
 
         :param cancel: a :class:`threading.Event`; setting it ends the call before its next
             request or during a wait between retries (a request in flight runs to its timeout).
+        :param if_none_match: the ``etag`` of a capture you already hold (sent as
+            ``If-None-Match``). When the answer's bytes carry the same tag the server sends none:
+            the result has ``not_modified=True`` and an empty ``image``.
         """
-        return self._capture("/screenshot", _capture_body(url, options), cancel)
+        return self._capture("/screenshot", _capture_body(url, options), cancel, if_none_match)
 
-    def pdf(self, url: Optional[str] = None, *, cancel: Optional[threading.Event] = None, **options: Any) -> Screenshot:
+    def pdf(
+        self,
+        url: Optional[str] = None,
+        *,
+        cancel: Optional[threading.Event] = None,
+        if_none_match: Optional[str] = None,
+        **options: Any,
+    ) -> Screenshot:
         """``POST /pdf``: prints ``url`` (or ``html=``) as a PDF. Takes the options of
-        :meth:`screenshot`; paper, margins, page ranges and header/footer go in ``pdf=``, e.g.
+        :meth:`screenshot` (``cache_ttl=`` and ``if_none_match=`` too); paper, margins, page
+        ranges and header/footer go in ``pdf=``, e.g.
         ``pdf={"paper_format": "A4", "margin": {"top": "1cm"}, "page_ranges": "1-2"}``.
         The PDF is in ``image``, its page count in ``pages``."""
-        return self._capture("/pdf", _capture_body(url, options), cancel)
+        return self._capture("/pdf", _capture_body(url, options), cancel, if_none_match)
 
-    def _capture(self, path: str, body: Dict[str, Any], cancel: Optional[threading.Event]) -> Screenshot:
-        call = Call("POST", path, _SCREENSHOT, body=body, accept="image/*, application/pdf, application/json")
+    def _capture(self, path: str, body: Dict[str, Any], cancel: Optional[threading.Event], if_none_match: Optional[str]) -> Screenshot:
+        headers: Optional[Dict[str, str]] = None
+        if if_none_match is not None:
+            # Checked here: http.client would raise a bare ValueError for it, outside PageShotError.
+            if not isinstance(if_none_match, str) or not re.fullmatch(r"[\x20-\x7e]+", if_none_match):
+                raise PageShotError("if_none_match must be an entity tag such as a capture's etag.")
+            headers = {"If-None-Match": if_none_match}
+        call = Call(
+            "POST", path, _SCREENSHOT, body=body, accept="image/*, application/pdf, application/json", headers=headers, not_modified_ok=True
+        )
         answer = self._transport.call(call, cancel=cancel)
         headers = answer.headers
         timing, phases = _server_timing(headers.get("server-timing") or "")
@@ -319,6 +383,10 @@ class PageShot:
             target_status=_int_header(headers, "x-pageshot-target-status"),
             truncated=(headers.get("x-pageshot-truncated") or "").strip().lower() == "true",
             pages=_int_header(headers, "x-pageshot-pages"),
+            cache=_cache_status(headers),
+            etag=headers.get("etag") or None,
+            age=_int_header(headers, "age"),
+            not_modified=answer.not_modified,
         )
 
     def devices(self, *, cancel: Optional[threading.Event] = None) -> List[Device]:

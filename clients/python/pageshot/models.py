@@ -73,6 +73,7 @@ class UsageCounts(TypedDict):
     rejectedBy: Dict[str, int]
     renderMs: int
     bytesSent: int
+    cacheHits: int
 
 
 # "from" is a Python keyword, hence the functional form.

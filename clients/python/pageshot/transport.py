@@ -32,6 +32,11 @@ class Call:
     body: Any = None
     query: Optional[Mapping[str, Any]] = None
     accept: str = "application/json"
+    #: Headers of this call only (a capture's ``If-None-Match``); never ``Authorization``.
+    headers: Optional[Mapping[str, str]] = None
+    #: A 304 is a success with no body: the answer to a capture's ``If-None-Match`` when
+    #: the caller already holds the bytes, so neither an error nor anything to retry.
+    not_modified_ok: bool = False
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,8 @@ class Answer:
     request_id: Optional[str]
     rate_limit: Optional[RateLimit]
     headers: Mapping[str, str]
+    #: True for a 304 to a conditional capture: ``body`` is empty, the caller holds the bytes.
+    not_modified: bool = False
 
 
 def _redact(value: Any, secret: str) -> Any:
@@ -106,7 +113,7 @@ class Transport:
     def _request(self, call: Call) -> urllib.request.Request:
         data = None if call.body is None else json.dumps(call.body).encode("utf-8")
         request = urllib.request.Request(self._url(call), data=data, method=call.method)
-        for name, value in self.headers.items():
+        for name, value in {**self.headers, **(call.headers or {})}.items():
             request.add_header(name, value)
         request.add_header("Accept", call.accept)
         request.add_header("User-Agent", USER_AGENT)
@@ -124,6 +131,10 @@ class Transport:
                 return self._answer(response.headers, body)
         except urllib.error.HTTPError as error:
             headers, status = error.headers, error.code
+            if status == 304 and call.not_modified_ok:
+                # urllib raises for every status outside 2xx; this one is a success without a body.
+                error.close()
+                return self._answer(headers, b"", not_modified=True)
             try:
                 text = error.read()
             except (OSError, http.client.HTTPException):
@@ -134,12 +145,13 @@ class Transport:
         except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
             raise self._connection_error(error) from None
 
-    def _answer(self, headers: Any, body: bytes) -> Answer:
+    def _answer(self, headers: Any, body: bytes, *, not_modified: bool = False) -> Answer:
         rate_limit = parse_rate_limit(headers)
         if rate_limit is not None:
             with self._lock:
                 self.rate_limit = rate_limit
-        return Answer(body, headers.get("content-type", ""), headers.get("x-request-id"), rate_limit, headers)
+        # A 304 has no body and so no Content-Type: "" then, the bytes the caller holds keep theirs.
+        return Answer(body, headers.get("content-type", ""), headers.get("x-request-id"), rate_limit, headers, not_modified)
 
     def _api_error(self, status: int, reason: Any, headers: Any, text: bytes) -> APIError:
         """The typed error for an error answer; records the server's wait for the retry loop."""

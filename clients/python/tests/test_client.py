@@ -7,7 +7,8 @@ no queue) and a fixture site, then runs these with:
 
 and PAGESHOT_TEST_BASE_URL, PAGESHOT_TEST_ROOT_KEY and PAGESHOT_TEST_FIXTURE_URL set.
 The fixture's /gate holds its answer until /gates/open is called, so a capture of it
-keeps the server's only slot taken exactly as long as a test needs.
+keeps the server's only slot taken exactly as long as a test needs; its /seen counts the
+requests it received for a page, so a test can tell a render from a cache hit.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ import os
 import re
 import struct
 import sys
+import tempfile
 import threading
 import time
 import traceback
 import unittest
+import urllib.parse
 import urllib.request
 from typing import Any, Callable, Dict, List, Set, Type, TypeVar
 
@@ -77,6 +80,14 @@ def gates_waiting() -> int:
 
 def open_gates() -> None:
     _get(f"{FIXTURE}/gates/open")
+
+
+def renders(url: str) -> int:
+    """Requests the fixture site received for ``url``'s path and query: one per render of it
+    (an answer from the result cache makes none)."""
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.urlencode({"path": parts.path or "/", "query": f"?{parts.query}" if parts.query else ""})
+    return int(_get(f"{FIXTURE}/seen?{query}"))
 
 
 def server_status() -> Dict[str, Any]:
@@ -217,6 +228,73 @@ class ClientTest(unittest.TestCase):
             CaptureError, lambda: client().screenshot(html='<!doctype html><body style="background:#fff"></body>', fail_on_blank=True)
         )
         self.assertEqual((blank.code, blank.status, blank.attempts), ("BLANK_PAGE", 422, 1))
+
+    def test_cache_ttl_reaches_the_server_and_the_answer_says_what_the_cache_did(self) -> None:
+        pageshot = client()
+        url = f"{FIXTURE}/?py-cache"
+        miss = pageshot.screenshot(url, cache_ttl=60)
+        self.assertEqual(miss.cache, "MISS")
+        self.assertEqual(miss.age, 0)
+        self.assertRegex(miss.etag or "", r'^"[A-Za-z0-9_-]{27}"$', "the tag as sent, quotes included")
+        self.assertFalse(miss.not_modified)
+        self.assertIn("render_ms", miss.timing)
+
+        time.sleep(1.1)
+        hit = pageshot.screenshot(url, cacheTtl=60)  # camelCase works too
+        self.assertEqual(hit.cache, "HIT")
+        assert hit.age is not None
+        self.assertGreaterEqual(hit.age, 1, "Age counts from the render")
+        self.assertEqual(hit.etag, miss.etag)
+        self.assertEqual(hit.image, miss.image)
+        self.assertEqual((hit.content_type, hit.final_url, hit.target_status, hit.not_modified), ("image/png", url, 200, False))
+        # A hit rendered nothing: its Server-Timing is the cache lookup, not a phase of a render.
+        self.assertIsInstance(hit.timing.get("cache_ms"), float)
+        self.assertNotIn("render_ms", hit.timing)
+        self.assertEqual(hit.phases, {})
+        self.assertEqual(renders(url), 1, "the second call never reached the site")
+
+        # Without cache_ttl this server's default (0) applies: rendered, not stored, no Age.
+        bypass = pageshot.screenshot(url)
+        self.assertEqual((bypass.cache, bypass.age), ("BYPASS", None))
+        self.assertEqual(bypass.etag, miss.etag, "the tag is of the bytes, however they were made")
+        self.assertEqual(renders(url), 2)
+
+    def test_if_none_match_answers_not_modified_without_bytes_an_error_or_a_retry(self) -> None:
+        pageshot = client()
+        url = f"{FIXTURE}/?py-conditional"
+        first = pageshot.screenshot(url, cache_ttl=60)
+        assert first.etag is not None
+        before = served("/screenshot", "POST", 304)
+        events: List[RetryEvent] = []
+        same = client(on_retry=events.append).screenshot(url, cache_ttl=60, if_none_match=first.etag)
+        self.assertTrue(same.not_modified)
+        self.assertEqual((same.image, same.content_type), (b"", ""))
+        self.assertEqual((same.cache, same.etag), ("HIT", first.etag))
+        self.assertIsInstance(same.age, int)
+        self.assertEqual(events, [])
+        self.assertEqual(served("/screenshot", "POST", 304) - before, 1, "the server saw exactly one request")
+        with tempfile.TemporaryDirectory() as folder:
+            held = os.path.join(folder, "held.png")
+            first.save(held)
+            self.failure(PageShotError, lambda: same.save(held))
+            with open(held, "rb") as file:
+                self.assertEqual(file.read(), first.image, "the bytes held are not overwritten with none")
+
+        changed = pageshot.screenshot(url, cache_ttl=60, if_none_match='"another-tag"')
+        self.assertFalse(changed.not_modified)
+        self.assertEqual(changed.image, first.image, "another tag gets the bytes")
+        self.assertEqual(renders(url), 1)
+
+        # pdf() takes both too.
+        document = pageshot.pdf(html="<h1>cached pdf</h1>", cache_ttl=60)
+        self.assertEqual(document.cache, "MISS")
+        again = pageshot.pdf(html="<h1>cached pdf</h1>", cache_ttl=60, if_none_match=document.etag)
+        self.assertEqual((again.not_modified, again.cache, again.image), (True, "HIT", b""))
+
+        # A value no header can carry is refused before sending, not mistaken for a lost connection.
+        refused = self.failure(PageShotError, lambda: pageshot.screenshot(url, if_none_match='"a"\r\nX-Injected: 1'))
+        self.assertNotIsInstance(refused, APIConnectionError)
+        self.assertIn("if_none_match", str(refused))
 
     def test_status_me_usage_and_key_management(self) -> None:
         pageshot = client()

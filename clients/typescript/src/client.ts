@@ -3,8 +3,18 @@ import { Keys } from './keys.js';
 import type { RateLimitState } from './rate-limit.js';
 import type { RetryEvent, RetryPolicy } from './retry.js';
 import { Transport, type Answer, type RequestOptions } from './transport.js';
-import type { Device, Me, PdfCaptureOptions, Screenshot, ScreenshotOptions, Status, Timing, Usage, UsageRange } from './types.js';
+import type { CacheStatus, Device, Me, PdfCaptureOptions, Screenshot, ScreenshotOptions, Status, Timing, Usage, UsageRange } from './types.js';
 import { usageQuery } from './usage-range.js';
+
+/** Per-call settings of `screenshot()` and `pdf()`: those of every call, and a conditional request. */
+export interface CaptureRequestOptions extends RequestOptions {
+  /**
+   * The `etag` of a capture you already hold (sent as `If-None-Match`). When the answer's
+   * bytes carry the same tag, the server sends none: the result has `notModified: true`
+   * and an empty `image`. Useful with `cacheTtl`, where a repeat is a cache `HIT`.
+   */
+  ifNoneMatch?: string;
+}
 
 /** Settings of a client. Only the key is needed, and it can come from the environment. */
 export interface PageShotOptions {
@@ -51,7 +61,8 @@ const READ = { onConnectionError: true, onTimeout: true };
 
 /**
  * `Server-Timing: queue;dur=3, navigation;dur=120, capture;dur=40, render;dur=170`:
- * `queue` and `render` (the total), and every other entry as a phase, in order.
+ * `queue` and `render` (the total), and every other entry as a phase, in order; or
+ * `cache;desc="hit";dur=0.4` for an answer from the result cache, which is no phase.
  */
 function parseServerTiming(header: string | null): Timing {
   const timing: Timing = { phases: {} };
@@ -62,6 +73,7 @@ function parseServerTiming(header: string | null): Timing {
     if (!name || !Number.isFinite(ms)) continue;
     if (name === 'queue') timing.queueMs = ms;
     else if (name === 'render') timing.renderMs = ms;
+    else if (name === 'cache') timing.cacheMs = ms;
     else timing.phases[name] = ms;
   }
   return timing;
@@ -73,12 +85,26 @@ function intHeader(headers: Headers, name: string): number | undefined {
   return value !== null && /^\d+$/.test(value.trim()) ? Number(value) : undefined;
 }
 
+/**
+ * `X-Cache` as PageShot sends it; anything else (a CDN in front that sets its own, say
+ * `Hit from cloudfront`) is not about PageShot's cache, so undefined.
+ */
+function cacheStatus(headers: Headers): CacheStatus | undefined {
+  const value = headers.get('x-cache')?.trim().toUpperCase();
+  return value === 'HIT' || value === 'MISS' || value === 'BYPASS' ? value : undefined;
+}
+
 /** The `Screenshot` of a capture answer: the bytes and what the headers say about them. */
 function toScreenshot(answer: Answer<Uint8Array>): Screenshot {
   const { headers } = answer;
   return {
     image: answer.data,
-    contentType: headers.get('content-type') ?? 'application/octet-stream',
+    // A 304 carries no body, so no type; the bytes the caller holds keep theirs.
+    contentType: answer.notModified ? '' : (headers.get('content-type') ?? 'application/octet-stream'),
+    notModified: answer.notModified,
+    cache: cacheStatus(headers),
+    etag: headers.get('etag') ?? undefined,
+    age: intHeader(headers, 'age'),
     finalUrl: headers.get('x-pageshot-final-url') ?? undefined,
     targetStatus: intHeader(headers, 'x-pageshot-target-status'),
     truncated: headers.get('x-pageshot-truncated')?.trim().toLowerCase() === 'true',
@@ -149,7 +175,7 @@ export class PageShot {
    * or `html`, size, format, device, waits, blocking…). With `format: 'pdf'` the bytes
    * are a PDF, as from `pdf()`.
    */
-  async screenshot(urlOrOptions: string | ScreenshotOptions, options?: RequestOptions): Promise<Screenshot> {
+  async screenshot(urlOrOptions: string | ScreenshotOptions, options?: CaptureRequestOptions): Promise<Screenshot> {
     const body = typeof urlOrOptions === 'string' ? { url: urlOrOptions } : urlOrOptions;
     return this.#capture('/screenshot', body, options);
   }
@@ -159,14 +185,21 @@ export class PageShot {
    * margins, page ranges and header/footer go in `options.pdf`. The bytes are in
    * `image`, the page count in `pages`.
    */
-  async pdf(urlOrOptions: string | PdfCaptureOptions, options?: RequestOptions): Promise<Screenshot> {
+  async pdf(urlOrOptions: string | PdfCaptureOptions, options?: CaptureRequestOptions): Promise<Screenshot> {
     const body = typeof urlOrOptions === 'string' ? { url: urlOrOptions } : urlOrOptions;
     return this.#capture('/pdf', body, options);
   }
 
-  async #capture(path: string, body: ScreenshotOptions | PdfCaptureOptions, options: RequestOptions | undefined): Promise<Screenshot> {
-    const answer = await this.#transport.call<Uint8Array>({ method: 'POST', path, body, expect: 'bytes', repeatable: SCREENSHOT }, options);
-    return toScreenshot(answer);
+  async #capture(path: string, body: ScreenshotOptions | PdfCaptureOptions, options: CaptureRequestOptions | undefined): Promise<Screenshot> {
+    const { ifNoneMatch, ...request } = options ?? {};
+    let headers: Record<string, string> | undefined;
+    if (ifNoneMatch !== undefined) {
+      // Checked here: fetch would throw a TypeError for it, which reads as a lost connection and is retried.
+      if (!/^[\x20-\x7e]+$/.test(ifNoneMatch)) throw new PageShotError('"ifNoneMatch" must be an entity tag such as a capture\'s `etag`.');
+      headers = { 'if-none-match': ifNoneMatch };
+    }
+    const call = { method: 'POST' as const, path, body, expect: 'bytes' as const, repeatable: SCREENSHOT, ...(headers ? { headers } : {}) };
+    return toScreenshot(await this.#transport.call<Uint8Array>(call, request));
   }
 
   /** `GET /v1/devices`: the presets the `device` option takes (any valid key). */

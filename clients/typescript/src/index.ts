@@ -2,7 +2,7 @@
  * `@pageshot/client`: the PageShot screenshot API from TypeScript and JavaScript
  * (Node ≥ 20, or anything with a global `fetch`), with no dependencies.
  */
-export { PageShot, type PageShotOptions } from './client.js';
+export { PageShot, type CaptureRequestOptions, type PageShotOptions } from './client.js';
 export { Keys } from './keys.js';
 export type { RequestOptions } from './transport.js';
 export type { RetryEvent } from './retry.js';

@@ -24,6 +24,8 @@ export interface CallSpec {
   body?: unknown;
   expect: 'json' | 'bytes';
   repeatable: Repeatable;
+  /** Headers of this call only (a capture's `If-None-Match`); never `authorization`. */
+  headers?: Record<string, string>;
 }
 
 /** Per-call settings every method accepts. */
@@ -42,6 +44,8 @@ export interface RequestOptions {
 export interface Answer<T> {
   data: T;
   headers: Headers;
+  /** True for a 304 to a conditional capture: `data` is empty, the caller already holds the bytes. */
+  notModified: boolean;
   requestId: string | undefined;
   rateLimit: RateLimitState | undefined;
 }
@@ -98,6 +102,7 @@ export class Transport {
   private headers(spec: CallSpec, request: RequestOptions): Record<string, string> {
     const headers: Record<string, string> = {
       ...this.options.headers,
+      ...spec.headers,
       accept: spec.expect === 'json' ? 'application/json' : 'image/*, application/pdf, application/json',
       'user-agent': USER_AGENT,
       authorization: `Bearer ${this.#apiKey}`,
@@ -129,9 +134,14 @@ export class Transport {
       const rateLimit = parseRateLimit(response.headers);
       if (rateLimit) this.rateLimit = rateLimit;
       const requestId = response.headers.get('x-request-id') ?? undefined;
+      // A capture with If-None-Match is answered 304 when the caller already holds the bytes:
+      // a success with no body, so neither an error nor anything to retry.
+      if (response.status === 304 && spec.expect === 'bytes') {
+        return { data: new Uint8Array(0) as T, headers: response.headers, notModified: true, requestId, rateLimit };
+      }
       if (!response.ok) throw this.apiError(response, await response.text(), requestId);
       const data = (spec.expect === 'json' ? await response.json() : new Uint8Array(await response.arrayBuffer())) as T;
-      return { data, headers: response.headers, requestId, rateLimit };
+      return { data, headers: response.headers, notModified: false, requestId, rateLimit };
     } catch (error) {
       if (error instanceof PageShotError) throw error;
       // A 2xx whose JSON does not parse came from something other than PageShot (a proxy's page).

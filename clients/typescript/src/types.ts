@@ -107,8 +107,18 @@ export interface ScreenshotOptions {
   css?: string;
   /** Script run in the page after load, before capture. */
   js?: string;
-  /** Use a brand-new browser context instead of a warm one. */
+  /**
+   * Use a brand-new browser context instead of a warm one. With the server's result cache
+   * on, also render anew rather than answer from the cache (the new result is still stored).
+   */
   fresh?: boolean;
+  /**
+   * Seconds, 0–31536000: how old a result in the server's cache may be to answer this
+   * request, and how long a new one is kept there (0 = no cache: always render). Default:
+   * the server's `PAGESHOT_CACHE_TTL` (itself 0 unless set); lowered to the server's
+   * `PAGESHOT_CACHE_MAX_TTL`. `Screenshot.cache` says what the cache did.
+   */
+  cacheTtl?: number;
   /** Scroll through the page first so lazy content loads (default: true with `fullPage`, else false). */
   scrollPage?: boolean;
   /** Finish CSS animations and transitions, stop carets, emulate reduced motion (default true). */
@@ -155,16 +165,36 @@ export interface Timing {
   queueMs?: number;
   /** Time rendering, from taking a browser context to having the bytes. */
   renderMs?: number;
+  /** Time looking the result up in the server's cache, on a `HIT` answered from it (no render, so no `queueMs` or `renderMs`). */
+  cacheMs?: number;
   /** Time in each phase of the render, in order: `navigation`, `waits`, `scroll`, `delay`, `capture` (those that ran). */
   phases: Record<string, number>;
 }
 
+/** What the server's result cache did for an answer (`X-Cache`). */
+export type CacheStatus = 'HIT' | 'MISS' | 'BYPASS';
+
 /** A capture: an image, or a PDF. */
 export interface Screenshot {
-  /** The bytes of the image (or of the PDF). */
+  /** The bytes of the image (or of the PDF); empty when `notModified`. */
   image: Uint8Array;
-  /** `image/png`, `image/jpeg`, `image/webp` or `application/pdf`. */
+  /** `image/png`, `image/jpeg`, `image/webp` or `application/pdf`; `''` when `notModified` (the type of the bytes you hold). */
   contentType: string;
+  /**
+   * True when the server answered 304 Not Modified to `ifNoneMatch`: the bytes you hold
+   * (tagged `etag`) are still the answer, and none were sent again.
+   */
+  notModified: boolean;
+  /**
+   * What the server's result cache did (`X-Cache`): `HIT` answered from it (or from an
+   * identical capture running at the same time), `MISS` rendered and stored, `BYPASS`
+   * rendered and not stored (`cacheTtl` 0). Undefined from a server without the cache.
+   */
+  cache: CacheStatus | undefined;
+  /** The strong entity tag of the bytes (`ETag`, quoted as sent); pass it as `ifNoneMatch` to a later call. */
+  etag: string | undefined;
+  /** Seconds since the cached result was rendered (`Age`), on `HIT` and `MISS`; undefined on `BYPASS`. */
+  age: number | undefined;
   /** The page's address when captured, after redirects (`X-PageShot-Final-Url`); undefined for `html` and very long addresses. */
   finalUrl: string | undefined;
   /** HTTP status of the target's document (`X-PageShot-Target-Status`); undefined for `html`. */
@@ -294,6 +324,8 @@ export interface UsageCounts {
   rejectedBy: Record<string, number>;
   renderMs: number;
   bytesSent: number;
+  /** Successes answered from the result cache (part of `succeeded`); they cost no daily quota. */
+  cacheHits: number;
 }
 
 /** Usage of one key (`GET /v1/usage`, `GET /v1/keys/:id/usage`). */
