@@ -101,6 +101,8 @@ async function startCapture(config: Config, logger: Logger, policy: NetworkPolic
     { ...config.pool, maxUses: config.pool.maxUsesPerContext, maxHeapBytes: config.pool.maxHeapMb * 1024 * 1024, policy },
     logger,
   );
+  const { maxContexts, sizedBy, availableMb, memoryShare, contextMb } = config.pool;
+  logger.info({ maxContexts, sizedBy, ...(sizedBy === 'memory' ? { availableMb, memoryShare, contextMb } : {}) }, 'warm pool sized');
   // Filter lists are parsed in a worker thread from now on (or read from the cache); the
   // first capture that blocks ads waits for them, no other does.
   const contentBlocking = createContentBlocking({

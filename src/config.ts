@@ -4,6 +4,13 @@ import path from 'node:path';
 import ipaddr from 'ipaddr.js';
 import { HOST_PATTERN } from './auth/host-patterns.js';
 import { KEY_PREFIX_SHAPE } from './auth/key-format.js';
+import {
+  availableMemoryBytes,
+  DEFAULT_POOL_CONTEXT_MB,
+  DEFAULT_POOL_MEMORY_SHARE,
+  MAX_POOL_CONTEXTS,
+  poolSizeForMemory,
+} from './capture/pool-size.js';
 
 /**
  * Where Debian's `webext-ublock-origin-chromium` installs EasyList and EasyPrivacy as
@@ -59,12 +66,7 @@ export interface Config {
   queueTimeoutMs: number;
   cpuBusyPercent: number;
   shutdownTimeoutMs: number;
-  pool: {
-    maxContexts: number;
-    maxUsesPerContext: number;
-    idleTimeoutMs: number;
-    maxHeapMb: number;
-  };
+  pool: PoolConfig;
   browserMaxCaptures: number;
   limits: CaptureLimits;
   auth: AuthConfig;
@@ -345,6 +347,56 @@ function readLogLevel(env: Env): string {
   return raw;
 }
 
+/** The warm pool: how many contexts it keeps and for how long. */
+export interface PoolConfig {
+  /** Contexts kept at most, busy and idle together (PAGESHOT_POOL_MAX_CONTEXTS, else sized by memory). */
+  maxContexts: number;
+  /** Where `maxContexts` came from: the variable, or the memory it was sized by. */
+  sizedBy: 'PAGESHOT_POOL_MAX_CONTEXTS' | 'memory';
+  /** Share of the available memory idle contexts may hold when sizing by memory. */
+  memoryShare: number;
+  /** What one idle warm context is taken to hold, in MB, when sizing by memory. */
+  contextMb: number;
+  /** Memory available to this process in MB (the machine's, or its cgroup's limit). */
+  availableMb: number;
+  maxUsesPerContext: number;
+  idleTimeoutMs: number;
+  maxHeapMb: number;
+}
+
+/** A number from `min` to `max` (decimals allowed), or `fallback` when unset. */
+function readFraction(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = /^\s*\d*\.?\d+\s*$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(value >= min && value <= max)) throw new ConfigError(name, `a number from ${min} to ${max}`, raw);
+  return value;
+}
+
+/**
+ * The warm pool's settings. Its size defaults to what fits in PAGESHOT_POOL_MEMORY_SHARE
+ * of the available memory at PAGESHOT_POOL_CONTEXT_MB per idle context (see
+ * capture/pool-size.ts for the measured figures behind both defaults); an explicit
+ * PAGESHOT_POOL_MAX_CONTEXTS wins.
+ */
+function readPool(env: Env, maxConcurrency: number): PoolConfig {
+  const memoryShare = readFraction(env, 'PAGESHOT_POOL_MEMORY_SHARE', DEFAULT_POOL_MEMORY_SHARE, 0.01, 0.9);
+  const contextMb = readInt(env, 'PAGESHOT_POOL_CONTEXT_MB', DEFAULT_POOL_CONTEXT_MB, 1, 16_384);
+  const availableBytes = availableMemoryBytes();
+  const bySize = poolSizeForMemory({ availableBytes, memoryShare, contextMb, maxConcurrency, ceiling: MAX_POOL_CONTEXTS });
+  const explicit = env.PAGESHOT_POOL_MAX_CONTEXTS?.trim();
+  return {
+    maxContexts: readInt(env, 'PAGESHOT_POOL_MAX_CONTEXTS', bySize, 1, MAX_POOL_CONTEXTS),
+    sizedBy: explicit ? 'PAGESHOT_POOL_MAX_CONTEXTS' : 'memory',
+    memoryShare,
+    contextMb,
+    availableMb: Math.round(availableBytes / (1024 * 1024)),
+    maxUsesPerContext: readInt(env, 'PAGESHOT_POOL_MAX_USES', 50, 1, 100_000),
+    idleTimeoutMs: readInt(env, 'PAGESHOT_POOL_IDLE_TIMEOUT_MS', 60_000, 1_000, 3_600_000),
+    maxHeapMb: readInt(env, 'PAGESHOT_POOL_MAX_HEAP_MB', 256, 16, 16_384),
+  };
+}
+
 /**
  * The default number of captures at once: two per core. On 2 cores, throughput of the
  * fixture page was flat (6.3–7.5 shots/s) from 2 to 6 slots, so more slots cost nothing
@@ -381,12 +433,7 @@ export function loadConfig(env: Env = process.env): Config {
     queueTimeoutMs: readInt(env, 'PAGESHOT_QUEUE_TIMEOUT_MS', 30_000, 1, 600_000),
     cpuBusyPercent: readInt(env, 'PAGESHOT_CPU_BUSY_PERCENT', 95, 1, 100),
     shutdownTimeoutMs: readInt(env, 'PAGESHOT_SHUTDOWN_TIMEOUT_MS', 30_000, 0, 600_000),
-    pool: {
-      maxContexts: readInt(env, 'PAGESHOT_POOL_MAX_CONTEXTS', Math.max(8, maxConcurrency * 2), 1, 1_000),
-      maxUsesPerContext: readInt(env, 'PAGESHOT_POOL_MAX_USES', 50, 1, 100_000),
-      idleTimeoutMs: readInt(env, 'PAGESHOT_POOL_IDLE_TIMEOUT_MS', 60_000, 1_000, 3_600_000),
-      maxHeapMb: readInt(env, 'PAGESHOT_POOL_MAX_HEAP_MB', 256, 16, 16_384),
-    },
+    pool: readPool(env, maxConcurrency),
     browserMaxCaptures: readInt(env, 'PAGESHOT_BROWSER_MAX_CAPTURES', 2_000, 1, 10_000_000),
     limits: {
       maxWidth: readInt(env, 'PAGESHOT_MAX_WIDTH', 3840, 100, 16_384),

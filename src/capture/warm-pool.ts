@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { BrowserManager } from './browser.js';
+import { CallerLedger } from './caller-ledger.js';
 import { PooledContext } from './pooled-context.js';
 import { resetForReuse } from './reset.js';
 import type { NetworkPolicy } from '../netguard/network-policy.js';
@@ -24,6 +25,20 @@ interface IdleEntry {
   ready: Promise<boolean>;
 }
 
+/** What the pool holds now (GET /status shows it). */
+export interface WarmPoolStats {
+  contexts: number;
+  idle: number;
+  busy: number;
+  maxContexts: number;
+  /** Contexts opened since start. */
+  opened: number;
+  /** Callers holding a context (idle or busy). */
+  callers: number;
+  /** Idle contexts closed to make room for another (not for age or use count). */
+  evicted: number;
+}
+
 /**
  * Keeps browser contexts warm between captures, without ever letting two callers
  * share one: a context belongs to the caller that opened it, serves only that caller,
@@ -31,15 +46,22 @@ interface IdleEntry {
  *
  * Why reuse at all: a new context + page costs ~220 ms of CPU on 2 cores for a new
  * renderer process, twice the cost of a whole capture on a reused, reset page.
+ *
+ * When the pool is full, it closes first a caller's surplus idle contexts (one who holds
+ * several), then the least recently used caller's last one (see caller-ledger.ts), so
+ * that as many recent callers as fit keep one warm context each.
  */
 export class WarmPool {
-  private readonly idle = new Map<string, IdleEntry[]>();
+  private readonly ledger = new CallerLedger<IdleEntry>();
   private readonly busy = new Set<PooledContext>();
-  private idleCount = 0;
-  /** Contexts being opened right now: they count against `maxContexts` already. */
-  private opening = 0;
+  /**
+   * Contexts being opened, or taken from idle and waiting for their reset: they count
+   * against `maxContexts` already.
+   */
+  private pending = 0;
   private readonly sweeper: NodeJS.Timeout;
   contextsOpened = 0;
+  private evictions = 0;
 
   constructor(
     private readonly browsers: BrowserManager,
@@ -52,13 +74,15 @@ export class WarmPool {
   }
 
   /** Contexts open now, and how many of them wait idle. */
-  stats(): { contexts: number; idle: number; busy: number; maxContexts: number; opened: number } {
+  stats(): WarmPoolStats {
     return {
       contexts: this.size(),
-      idle: this.idleCount,
+      idle: this.ledger.idleCount,
       busy: this.busy.size,
       maxContexts: this.options.maxContexts,
       opened: this.contextsOpened,
+      callers: this.ledger.callerCount,
+      evicted: this.evictions,
     };
   }
 
@@ -74,13 +98,17 @@ export class WarmPool {
         if (reused) return this.markBusy(reused, allowedHosts);
       }
       this.makeRoom(1);
-      this.opening++;
+      this.pending++;
+      this.ledger.hold(caller);
       try {
         const pooled = await PooledContext.open(caller, handle, this.options.policy);
         this.contextsOpened++;
         return this.markBusy(pooled, allowedHosts);
+      } catch (error) {
+        this.ledger.unhold(caller);
+        throw error;
       } finally {
-        this.opening--;
+        this.pending--;
       }
     } catch (error) {
       this.browsers.release(handle);
@@ -93,7 +121,8 @@ export class WarmPool {
    * and becomes available to the same caller; any other is closed.
    */
   release(pooled: PooledContext, reusable: boolean): void {
-    this.busy.delete(pooled);
+    // Not busy any more when the pool was closed under a running capture: nothing to uncount.
+    if (this.busy.delete(pooled)) this.ledger.unhold(pooled.caller);
     this.browsers.release(pooled.browser);
     pooled.lastUsed = Date.now();
     const keep = reusable && !pooled.tainted && !pooled.crashed && pooled.uses < this.options.maxUses && this.browsers.state === 'running';
@@ -105,23 +134,20 @@ export class WarmPool {
     entry.ready.then((clean) => {
       if (!clean) this.drop(entry);
     });
-    const list = this.idle.get(pooled.caller) ?? [];
-    list.push(entry);
-    this.idle.set(pooled.caller, list);
-    this.idleCount++;
+    this.ledger.addIdle(pooled.caller, entry);
     this.makeRoom(0);
   }
 
   /** Closes every context. */
   async close(): Promise<void> {
     clearInterval(this.sweeper);
-    const all = [...this.busy, ...[...this.idle.values()].flat().map((entry) => entry.pooled)];
-    this.idle.clear();
-    this.idleCount = 0;
+    const all = [...this.busy, ...this.ledger.allIdle().map((entry) => entry.pooled)];
+    this.ledger.clear();
     this.busy.clear();
     await Promise.allSettled(all.map((pooled) => pooled.close()));
   }
 
+  /** Counts a context busy; the caller's ledger count was taken by `hold` or `takeNewest`. */
   private markBusy(pooled: PooledContext, allowedHosts: readonly string[]): PooledContext {
     // The key's host list can change between captures; apply the current one.
     pooled.proxy.narrowHosts = allowedHosts;
@@ -133,51 +159,54 @@ export class WarmPool {
   /** The caller's most recently used idle context of this browser, once its reset is done. */
   private async takeIdle(caller: string, generation: number): Promise<PooledContext | undefined> {
     for (;;) {
-      const list = this.idle.get(caller);
-      const entry = list?.findLast((candidate) => candidate.pooled.browser.generation === generation);
+      const entry = this.ledger.takeNewest(caller, (candidate) => candidate.pooled.browser.generation === generation);
       if (!entry) return undefined;
-      this.remove(entry);
+      this.pending++;
+      let clean: boolean;
+      try {
+        clean = await entry.ready;
+      } finally {
+        this.pending--;
+      }
       // A renderer can die while idle (the OOM killer, a crash): such a page answers nothing.
-      if ((await entry.ready) && !entry.pooled.crashed && !entry.pooled.closed) return entry.pooled;
+      if (clean && !entry.pooled.crashed && !entry.pooled.closed) return entry.pooled;
+      this.ledger.unhold(caller);
       void entry.pooled.close();
     }
   }
 
   private size(): number {
-    return this.busy.size + this.idleCount + this.opening;
+    return this.busy.size + this.ledger.idleCount + this.pending;
   }
 
-  /** Closes least recently used idle contexts until `extra` more fit under `maxContexts`. */
+  /** Closes idle contexts, surplus ones first, then LRU, until `extra` more fit under `maxContexts`. */
   private makeRoom(extra: number): void {
     while (this.size() + extra > this.options.maxContexts) {
-      const oldest = [...this.idle.values()].flat().sort((a, b) => a.pooled.lastUsed - b.pooled.lastUsed)[0];
-      if (!oldest) return; // every context is busy: admission bounds this, so go over briefly
-      this.drop(oldest);
+      const victim = this.ledger.victim();
+      if (!victim) return; // every context is busy: admission bounds this, so go over briefly
+      this.evictions++;
+      this.drop(victim);
     }
   }
 
+  /** Closes idle contexts last used before `cutoff`: the LRU order is oldest first, so it stops at the first newer one. */
   private closeIdleSince(cutoff: number): void {
-    for (const entry of [...this.idle.values()].flat()) if (entry.pooled.lastUsed < cutoff) this.drop(entry);
+    const expired: IdleEntry[] = [];
+    for (const entry of this.ledger.oldestFirst()) {
+      if (entry.pooled.lastUsed >= cutoff) break;
+      expired.push(entry);
+    }
+    for (const entry of expired) this.drop(entry);
   }
 
   private forgetGeneration(generation: number): void {
-    for (const entry of [...this.idle.values()].flat()) {
+    for (const entry of this.ledger.allIdle()) {
       if (entry.pooled.browser.generation === generation) this.drop(entry);
     }
     this.logger.debug({ generation }, 'forgot the contexts of an ended browser');
   }
 
   private drop(entry: IdleEntry): void {
-    if (this.remove(entry)) void entry.pooled.close();
-  }
-
-  private remove(entry: IdleEntry): boolean {
-    const list = this.idle.get(entry.pooled.caller);
-    const index = list?.indexOf(entry) ?? -1;
-    if (!list || index < 0) return false;
-    list.splice(index, 1);
-    if (list.length === 0) this.idle.delete(entry.pooled.caller);
-    this.idleCount--;
-    return true;
+    if (this.ledger.removeIdle(entry)) void entry.pooled.close();
   }
 }
