@@ -1,254 +1,166 @@
 /**
- * Authentication overhead benchmark: PageShot's authenticated `GET /v1/me` against a
- * bare Fastify server answering the same route, on this machine, in this run.
+ * Authentication overhead benchmark: PageShot's authenticated, rate-limited `GET /v1/me`
+ * against a bare Fastify server answering the same bytes, on this machine, in this run.
  *
  * What it measures
- *   pageshot  PageShot in this process (test harness: auth on, logs silent, Chromium
- *             launched and idle), one stored key (limits too high to ever refuse, so each
- *             request pays for a whole rate-limit decision) made with app.keyService.create
- *             ({name:'bench', scopes:['screenshot']}) and sent as `Authorization: Bearer`.
- *             Each request goes through PageShot's whole hook chain — request id and
- *             shutdown check, HTTPS/HSTS check, key-in-query check, key shape and
- *             checksum, cached lookup by hash, scope check, the in-process rate-limit
- *             decision and its headers, usage and metrics accounting — then /v1/me.
- *   bare      Fastify in this process, logger off, no hooks, one `GET /v1/me` handler
- *             returning a fixed small JSON object of the same shape. It gets the same
- *             Bearer header, and ignores it.
- *   Load: autocannon's programmatic API, 10 keep-alive connections, run in a child
- *   process (this file with `--load`), so the load generator never shares the servers'
- *   event loop. Each server first gets a short unmeasured warm-up; measured runs then
+ *   pageshot  PageShot (the test harness's createApp, as `pageshot serve` builds it) in a
+ *             child process of its own: auth on, logs silent, the in-process rate limiter,
+ *             Chromium launched (it idles; Playwright is loaded, so on Node 20 its
+ *             AsyncLocalStorage has promise hooks on for the whole process, as in
+ *             production). One stored key made with app.keyService.create({name:'bench',
+ *             scopes:['screenshot'], limits too high to ever refuse}), so each request pays
+ *             for a whole rate-limit decision (burst + daily) and none is answered 429,
+ *             sent as `Authorization: Bearer`. Each request goes through PageShot's whole
+ *             hook chain — metrics, request id and shutdown check, HTTPS/HSTS check,
+ *             key-in-query check, key hash and cached lookup, scope check, usage
+ *             accounting, the rate-limit decision and its five headers — then /v1/me.
+ *   bare      Fastify in a child process that never loads Playwright, logger off, no
+ *             hooks, one `GET /v1/me` handler sending the same JSON object PageShot
+ *             answered the bench key with (same body bytes). It gets the same Bearer
+ *             header, and ignores it.
+ *   Load: autocannon in a third process (bench/lib/http-load.ts), 10 keep-alive
+ *   connections. Each server first gets a short unmeasured warm-up; measured runs then
  *   alternate bare, pageshot, bare, pageshot, so drift (CPU clock, other load) hits both.
  *
  * How to read it
  *   req/s       2xx answers per second of the run (autocannon's count / run time).
  *   p50 / p99   nearest-rank latency percentiles of the run's 2xx answers, in ms, from
- *               autocannon's own per-response timings (its histogram rounds to whole
- *               ms, which says little on a sub-millisecond route).
- *   srv / load CPU  CPU time of the server process / of the load generator over the run,
- *               in % of one core. The machine's cores are shared by both: when the load
- *               generator is near 100% while the bare server is not, the bare figure is
- *               capped by the client, and the ratio flatters PageShot.
+ *               autocannon's per-response timings (whole ms: little on this route).
+ *   srv / load CPU  CPU of the server process / of the load generator over the run (from
+ *               /proc), in % of one core. All three processes share the machine's cores:
+ *               when the load generator is near 100 % while the bare server is not, the
+ *               bare figure is capped by the client, and the ratio flatters PageShot.
+ *   µs/req      the server's CPU per answer (srv CPU / req/s): what the route costs the
+ *               server, less sensitive than req/s to what else the machine runs.
  *   non-2xx / errors  must be 0; a run with any is flagged and the goal is not judged.
  *   The summary gives the median over the runs of each figure, and the ratio
- *   pageshot/bare of the median req/s with the goal >= 0.8 (PageShot keeps at least 80%
- *   of a bare server's throughput on a cheap authenticated route). Nothing is tuned to
- *   meet it: it is printed as measured. Absolute figures depend on the machine; compare
- *   ratios. The last line, `BENCH_JSON {…}`, holds every figure.
+ *   pageshot/bare of the median req/s with the goal >= 0.8. Nothing is tuned to meet it:
+ *   it is printed as measured. Absolute figures depend on the machine; compare ratios.
+ *   The last line, `BENCH_JSON {…}`, holds every figure.
  *
  * Usage
  *   npm run bench:auth
  *   env BENCH_DURATION=seconds per measured run (default 10), BENCH_ROUNDS=measured runs
  *       per server (default 2), BENCH_CONNECTIONS (default 10), BENCH_WARMUP=seconds (default 3).
  */
-import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
-import Fastify from 'fastify';
-import { startPageShot } from '../test/helpers/harness.js';
+import {
+  type LoadRequest,
+  loadAverage,
+  row,
+  runLoad,
+  runLoadGenerator,
+  type RunFigures,
+  startServerChild,
+  summarise,
+  tableHeader,
+} from './lib/http-load.js';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 const GOAL = 0.8;
+const SELF = fileURLToPath(import.meta.url);
 
-/** What one run of the load generator reports. */
-interface LoadResult {
-  reqPerSec: number;
-  p50: number;
-  p99: number;
-  non2xx: number;
-  errors: number;
-  /** CPU of the load generator over the run, % of one core. */
-  loadCpu: number;
+/** What the PageShot child says once it listens: where, the bench key, and its /v1/me answer. */
+interface PageShotReady {
+  url: string;
+  key: string;
+  body: string;
 }
 
-interface RunFigures extends LoadResult {
-  /** CPU of this process (the server under test) over the run, % of one core. */
-  serverCpu: number;
+/** Child: PageShot with auth on, logs silent, one key whose limits never refuse. */
+async function servePageShot(): Promise<void> {
+  const { startPageShot } = await import('../test/helpers/harness.js');
+  // No API_KEY: the first start issues an admin key, unused here and not printed.
+  const pageshot = await startPageShot({ PAGESHOT_AUTH: 'on', PAGESHOT_LOG_LEVEL: 'silent' }, { print: () => undefined });
+  // Limits high enough never to refuse: every request still pays for a full rate-limit
+  // decision (burst + daily), which is what this measures, but none is answered 429.
+  const limits = { rate: 1_000_000_000, burst: 1_000_000_000, daily: 1_000_000_000 };
+  const { key } = await pageshot.app.keyService.create({ name: 'bench', scopes: ['screenshot'], limits }, null);
+  const check = await pageshot.request('/v1/me', { headers: { authorization: `Bearer ${key}` } });
+  if (check.status !== 200) throw new Error(`PageShot refused the bench key: ${check.status} ${check.body.toString()}`);
+  process.once('SIGTERM', () => void pageshot.stop().then(() => process.exit(0)));
+  const ready: PageShotReady = { url: pageshot.url, key, body: check.body.toString('utf8') };
+  process.stdout.write(`READY ${JSON.stringify(ready)}\n`);
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+/** Child: bare Fastify (no Playwright in this process) sending `body`'s object to `GET /v1/me`. */
+async function serveBare(body: string): Promise<void> {
+  const { default: Fastify } = await import('fastify');
+  const answer = JSON.parse(body) as Record<string, unknown>;
+  const bare = Fastify({ logger: false });
+  bare.get('/v1/me', (_request, reply) => reply.send(answer));
+  const url = await bare.listen({ host: '127.0.0.1', port: 0 });
+  process.once('SIGTERM', () => void bare.close().then(() => process.exit(0)));
+  process.stdout.write(`READY ${JSON.stringify({ url })}\n`);
 }
 
-/** The child side: one autocannon run against `url`, its figures as JSON on stdout. */
-function loadGenerator(url: string, key: string, seconds: number, connections: number): void {
-  const latencies: number[] = [];
-  const cpuStart = process.cpuUsage();
-  const instance = autocannon(
-    { url, connections, duration: seconds, headers: { authorization: `Bearer ${key}` } },
-    (error, result) => {
-      if (error) throw error;
-      const cpu = process.cpuUsage(cpuStart);
-      latencies.sort((a, b) => a - b);
-      const figures: LoadResult = {
-        reqPerSec: result['2xx'] / result.duration,
-        p50: percentile(latencies, 50),
-        p99: percentile(latencies, 99),
-        non2xx: result.non2xx,
-        errors: result.errors,
-        loadCpu: (cpu.user + cpu.system) / 1e4 / result.duration,
-      };
-      process.stdout.write(JSON.stringify(figures));
-    },
-  );
-  instance.on('response', (_client, statusCode, _bytes, responseTime) => {
-    if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
-  });
-}
-
-/** The parent side: runs the load generator in a child process, measuring this process's CPU meanwhile. */
-function load(url: string, key: string, seconds: number): Promise<RunFigures> {
-  const self = fileURLToPath(import.meta.url);
-  const child = spawn(process.execPath, ['--import', 'tsx', self, '--load', `${url}/v1/me`, key, String(seconds), String(CONNECTIONS)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let stdout = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  // Server CPU is counted while the child's connections are open: its start-up (tsx) and
-  // exit are not part of the run.
-  let cpuStart: NodeJS.CpuUsage | undefined;
-  let cpuUsed: NodeJS.CpuUsage | undefined;
-  let startedAt = 0;
-  let elapsed = 0;
-  return new Promise((resolve, reject) => {
-    const timer = setInterval(() => {
-      if (!cpuStart && serverConnections() > 0) {
-        cpuStart = process.cpuUsage();
-        startedAt = performance.now();
-      } else if (cpuStart && !cpuUsed && serverConnections() === 0) {
-        cpuUsed = process.cpuUsage(cpuStart);
-        elapsed = (performance.now() - startedAt) / 1000;
-      }
-    }, 5);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearInterval(timer);
-      if (code !== 0) return reject(new Error(`load generator exited with ${code}`));
-      if (!cpuUsed) {
-        cpuUsed = process.cpuUsage(cpuStart);
-        elapsed = (performance.now() - startedAt) / 1000;
-      }
-      const result = JSON.parse(stdout) as LoadResult;
-      resolve({ ...result, serverCpu: (cpuUsed.user + cpuUsed.system) / 1e4 / elapsed });
-    });
-  });
-}
-
-/** Open connections to either server (how load() sees that the child started sending). */
-let serverConnections: () => number = () => 0;
-
-function loadAverage(): string {
-  return os.loadavg().map((value) => value.toFixed(2)).join(' ');
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
-const HEADER =
-  `${'run'.padEnd(14)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}` +
-  `${'srv CPU'.padStart(9)}${'load CPU'.padStart(10)}${'non-2xx'.padStart(9)}${'errors'.padStart(8)}`;
-
-function row(label: string, f: RunFigures): string {
-  const flag = f.non2xx > 0 || f.errors > 0 ? '  << not all 2xx: not valid' : '';
-  return (
-    `${label.padEnd(14)}${f.reqPerSec.toFixed(0).padStart(9)}${f.p50.toFixed(2).padStart(9)}${f.p99.toFixed(2).padStart(9)}` +
-    `${`${f.serverCpu.toFixed(0)}%`.padStart(9)}${`${f.loadCpu.toFixed(0)}%`.padStart(10)}` +
-    `${String(f.non2xx).padStart(9)}${String(f.errors).padStart(8)}${flag}`
-  );
+/** The server's CPU per answer, in µs (srv CPU is % of one core). */
+function cpuPerRequestUs(figures: RunFigures): number {
+  return (figures.serverCpu / 100 / figures.reqPerSec) * 1e6;
 }
 
 async function main(): Promise<void> {
   console.log(`auth benchmark: GET /v1/me, ${CONNECTIONS} connections, ${DURATION} s per run, ${ROUNDS} runs per server`);
-  console.log(`node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} × ${os.availableParallelism()} (shared by servers and load generator)`);
+  console.log(`node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} × ${os.availableParallelism()} (shared by both servers' processes and the load generator)`);
   console.log(`load average at start: ${loadAverage()} (anything else running skews both servers' figures)`);
-  console.log("pageshot = PageShot's hook chain (request id, shutdown, HTTPS, auth: key checksum + cached lookup + scope, rate-limit decision + headers, usage + metrics) + /v1/me");
-  console.log('bare     = Fastify, logger off, no hooks, the same route returning a fixed small JSON object\n');
+  console.log("pageshot = PageShot's process (Playwright loaded, Chromium idle) and hook chain (metrics, request id, shutdown, HTTPS, auth: key hash + cached lookup + scope, usage, rate-limit decision + headers) + /v1/me");
+  console.log('bare     = Fastify in its own process without Playwright, logger off, no hooks, the same JSON answer\n');
 
-  // No API_KEY: the first start issues an admin key, unused here and not printed.
-  const pageshot = await startPageShot({ PAGESHOT_AUTH: 'on', PAGESHOT_LOG_LEVEL: 'silent' }, { print: () => undefined });
-  const bare = Fastify({ logger: false });
-  bare.get('/v1/me', async () => ({
-    id: 'key_bench0000000000000000',
-    kind: 'key',
-    name: 'bench',
-    hint: 'ps_live_…abcd',
-    scopes: ['screenshot'],
-    limits: {},
-    allowedHosts: [],
-    expiresAt: null,
-  }));
-  const bareUrl = await bare.listen({ host: '127.0.0.1', port: 0 });
-  let open = 0;
-  for (const server of [bare.server, pageshot.app.server.server]) {
-    server.on('connection', (socket) => {
-      open++;
-      socket.on('close', () => open--);
-    });
-  }
-  serverConnections = () => open;
-
+  const pageshot = await startServerChild<PageShotReady>(SELF, ['--serve=pageshot']);
+  const bare = await startServerChild<{ url: string }>(SELF, ['--serve=bare', pageshot.ready.body]);
   try {
-    // Limits high enough never to refuse: every request still pays for a full rate-limit
-    // decision (burst + daily), which is what this measures, but none is answered 429.
-    const limits = { rate: 1_000_000_000, burst: 1_000_000_000, daily: 1_000_000_000 };
-    const { key } = await pageshot.app.keyService.create({ name: 'bench', scopes: ['screenshot'], limits }, null);
-    const check = await pageshot.request('/v1/me', { headers: { authorization: `Bearer ${key}` } });
-    if (check.status !== 200) throw new Error(`PageShot refused the bench key: ${check.status} ${check.body.toString()}`);
-
+    const { url, key, body } = pageshot.ready;
+    const headers = { authorization: `Bearer ${key}` };
+    const requests: Record<'bare' | 'pageshot', LoadRequest> = {
+      bare: { url: `${bare.ready.url}/v1/me`, headers },
+      pageshot: { url: `${url}/v1/me`, headers },
+    };
+    const pids = { bare: bare.process.pid!, pageshot: pageshot.process.pid! };
+    console.log(`answer: ${Buffer.byteLength(body)} body bytes from both; PageShot adds x-request-id and five rate-limit headers`);
     console.log(`warm-up: ${WARMUP} s each, not measured`);
-    await load(bareUrl, key, WARMUP);
-    await load(pageshot.url, key, WARMUP);
+    for (const name of ['bare', 'pageshot'] as const) await runLoad(SELF, requests[name], WARMUP, CONNECTIONS, pids[name]);
 
-    console.log(`\n${HEADER}`);
+    console.log(`\n${tableHeader()}${'µs/req'.padStart(9)}`);
     const runs: Record<'bare' | 'pageshot', RunFigures[]> = { bare: [], pageshot: [] };
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const [name, url] of [['bare', bareUrl], ['pageshot', pageshot.url]] as const) {
-        const figures = await load(url, key, DURATION);
+      for (const name of ['bare', 'pageshot'] as const) {
+        const figures = await runLoad(SELF, requests[name], DURATION, CONNECTIONS, pids[name]);
         runs[name].push(figures);
-        console.log(row(`${name} #${round}`, figures));
+        console.log(`${row(`${name} #${round}`, figures)}${cpuPerRequestUs(figures).toFixed(1).padStart(9)}`);
       }
     }
 
-    const summary = (name: 'bare' | 'pageshot'): RunFigures => {
-      const of = (pick: (run: RunFigures) => number) => median(runs[name].map(pick));
-      const total = (pick: (run: RunFigures) => number) => runs[name].reduce((sum, run) => sum + pick(run), 0);
-      return {
-        reqPerSec: of((r) => r.reqPerSec),
-        p50: of((r) => r.p50),
-        p99: of((r) => r.p99),
-        serverCpu: of((r) => r.serverCpu),
-        loadCpu: of((r) => r.loadCpu),
-        non2xx: total((r) => r.non2xx),
-        errors: total((r) => r.errors),
-      };
-    };
-    const medians = { bare: summary('bare'), pageshot: summary('pageshot') };
+    const medians = { bare: summarise(runs.bare), pageshot: summarise(runs.pageshot) };
     console.log(`\nmedian of ${ROUNDS} runs (non-2xx, errors: totals)`);
-    console.log(row('bare', medians.bare));
-    console.log(row('pageshot', medians.pageshot));
+    console.log(`${row('bare', medians.bare)}${cpuPerRequestUs(medians.bare).toFixed(1).padStart(9)}`);
+    console.log(`${row('pageshot', medians.pageshot)}${cpuPerRequestUs(medians.pageshot).toFixed(1).padStart(9)}`);
 
     const ratio = medians.pageshot.reqPerSec / medians.bare.reqPerSec;
+    const cpuRatio = cpuPerRequestUs(medians.pageshot) / cpuPerRequestUs(medians.bare);
     const valid = [medians.bare, medians.pageshot].every((m) => m.non2xx === 0 && m.errors === 0);
     const verdict = !valid ? 'NOT JUDGED (some answers were not 2xx)' : ratio >= GOAL ? 'MET' : 'NOT MET';
     console.log(`load average at end: ${loadAverage()}`);
+    console.log(`server CPU per answer, pageshot/bare: ${cpuRatio.toFixed(2)}×`);
     console.log(`\nratio pageshot/bare req/s: ${ratio.toFixed(2)} (goal >= ${GOAL}): ${verdict}`);
-    console.log(`BENCH_JSON ${JSON.stringify({ connections: CONNECTIONS, durationS: DURATION, rounds: ROUNDS, runs, medians, ratio, goal: GOAL })}`);
+    console.log(`BENCH_JSON ${JSON.stringify({ connections: CONNECTIONS, durationS: DURATION, rounds: ROUNDS, runs, medians, ratio, cpuRatio, goal: GOAL })}`);
   } finally {
-    await bare.close();
+    await bare.stop();
     await pageshot.stop();
   }
 }
 
-if (process.argv[2] === '--load') {
-  const [, , , url, key, seconds, connections] = process.argv;
-  loadGenerator(url!, key!, Number(seconds), Number(connections));
+const mode = process.argv[2];
+if (mode === '--load') {
+  const [, , , request, seconds, connections] = process.argv;
+  runLoadGenerator(JSON.parse(request!) as LoadRequest, Number(seconds), Number(connections));
+} else if (mode === '--serve=pageshot') {
+  await servePageShot();
+} else if (mode === '--serve=bare') {
+  await serveBare(process.argv[3]!);
 } else {
   await main();
 }

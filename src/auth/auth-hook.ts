@@ -98,15 +98,19 @@ function anonymous(ip: string): Principal {
  * the key itself and the route's scope.
  */
 export function registerAuth(app: FastifyInstance, config: Config, authenticator: Authenticator): void {
-  /** Everything up to the key itself; returns the key to check, or undefined when done. */
-  function precheck(request: FastifyRequest, reply: FastifyReply): string | undefined {
+  /**
+   * Everything up to the key itself; returns the key to check, or undefined when done.
+   * `scope` is the route's (read once per request: Fastify builds `routeOptions` anew on
+   * every read).
+   */
+  function precheck(request: FastifyRequest, reply: FastifyReply, scope: Scope | 'any' | undefined): string | undefined {
     if (request.protocol.toLowerCase() === 'https') reply.header('strict-transport-security', `max-age=${ONE_YEAR_SECONDS}; includeSubDomains`);
     else if (config.requireHttps) throw new ApiError('HTTPS_REQUIRED', 'This server accepts requests over HTTPS only.');
 
     if (hasKeyInQuery(request.url)) {
       throw new ApiError('API_KEY_IN_QUERY', 'Send the API key in the Authorization or x-api-key header, never in the URL.');
     }
-    if (!request.routeOptions.config.scope) return undefined;
+    if (!scope) return undefined;
     if (!config.auth.enabled) {
       request.principal = anonymous(request.ip);
       return undefined;
@@ -119,8 +123,7 @@ export function registerAuth(app: FastifyInstance, config: Config, authenticator
     return presented;
   }
 
-  function admit(request: FastifyRequest, principal: Principal): void {
-    const scope = request.routeOptions.config.scope!;
+  function admit(request: FastifyRequest, principal: Principal, scope: Scope | 'any'): void {
     if (scope !== 'any' && !principal.scopes.includes(scope)) {
       throw new ApiError('INSUFFICIENT_SCOPE', `This API key lacks the "${scope}" scope.`, { extras: { requiredScope: scope } });
     }
@@ -130,13 +133,14 @@ export function registerAuth(app: FastifyInstance, config: Config, authenticator
   // Callback style, so that the common case (a cached, valid key) costs no promise.
   // `done` is called outside every try block: it runs the next hooks synchronously.
   app.addHook('onRequest', (request, reply, done) => {
+    const scope = request.routeOptions.config.scope;
     let presented: string | undefined;
     let cached: Principal | undefined;
     let failure: unknown;
     try {
-      presented = precheck(request, reply);
+      presented = precheck(request, reply, scope);
       if (presented !== undefined) cached = authenticator.authenticateCached(presented, request.ip);
-      if (cached) admit(request, cached);
+      if (cached) admit(request, cached, scope!);
     } catch (error) {
       failure = error;
     }
@@ -144,7 +148,7 @@ export function registerAuth(app: FastifyInstance, config: Config, authenticator
     if (presented === undefined || cached) return done();
     authenticator
       .authenticate(presented, request.ip)
-      .then((principal) => admit(request, principal))
+      .then((principal) => admit(request, principal, scope!))
       .then(() => done(), done);
   });
 }

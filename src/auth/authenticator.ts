@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AuthConfig } from '../config.js';
 import { ApiError, type ErrorCode } from '../errors.js';
@@ -8,7 +7,7 @@ import { ALL_SCOPES, type ApiKeyRecord } from '../store/schema.js';
 import { FailureLog, FailureThrottle, type FailureSummary } from './failure-throttle.js';
 import { ipAllowed } from './ip-list.js';
 import { KeyCache, type CachedKey } from './key-cache.js';
-import { isWellFormedKey, keyHint } from './key-format.js';
+import { digestsEqual, hashKey, isWellFormedKey, keyHint } from './key-format.js';
 import type { Principal } from './principal.js';
 
 /** How often last-used times and failure summaries are written (batched: no write per request). */
@@ -82,6 +81,8 @@ export class Authenticator {
   /** Audit writes under way, so that `flush()` returns only once they are stored. */
   private readonly writing = new Set<Promise<void>>();
   private readonly flusher: NodeJS.Timeout;
+  /** SHA-256 of API_KEY, hex (the form every presented key is hashed to), when one is set. */
+  private readonly rootKeyHash: string | undefined;
   /** Lookups that reached the database (tests use it to prove the checksum short-cut). */
   databaseLookups = 0;
 
@@ -92,6 +93,7 @@ export class Authenticator {
     private readonly logger: Logger,
   ) {
     this.throttle = new FailureThrottle(config.failuresPerMinute);
+    this.rootKeyHash = config.rootKeyHash?.toString('hex');
     this.flusher = setInterval(() => void this.flush(), FLUSH_MS);
     this.flusher.unref();
   }
@@ -105,10 +107,9 @@ export class Authenticator {
       });
     }
     // One SHA-256 serves both the root-key comparison and the lookup by hash.
-    const digest = createHash('sha256').update(presented, 'utf8').digest();
-    const root = this.config.rootKeyHash;
-    if (root && timingSafeEqual(digest, root)) return ROOT;
-    const refusal = await this.check(presented, digest.toString('hex'), clientIp);
+    const hash = hashKey(presented);
+    if (this.isRootKey(hash)) return ROOT;
+    const refusal = await this.check(presented, hash, clientIp);
     if (typeof refusal !== 'string') return refusal;
     this.throttle.record(clientIp);
     const hint = isWellFormedKey(presented) ? keyHint(presented) : null;
@@ -124,14 +125,20 @@ export class Authenticator {
    */
   authenticateCached(presented: string, clientIp: string): Principal | undefined {
     if (this.throttle.retryAfter(clientIp) > 0) return undefined;
-    const digest = createHash('sha256').update(presented, 'utf8').digest();
-    const root = this.config.rootKeyHash;
-    if (root && timingSafeEqual(digest, root)) return ROOT;
-    if (!isWellFormedKey(presented)) return undefined;
-    const key = this.cache.get(digest.toString('hex'));
+    const hash = hashKey(presented);
+    if (this.isRootKey(hash)) return ROOT;
+    // No shape check here: only well-formed keys are ever cached as found (check()
+    // refuses the others before its lookup), and a SHA-256 match means `presented` is
+    // that key. Anything not found goes the slow way, which checks the shape first.
+    const key = this.cache.get(hash);
     if (key === 'miss' || key === undefined) return undefined;
     const verdict = this.verdict(key, clientIp);
     return typeof verdict === 'string' ? undefined : verdict;
+  }
+
+  /** Whether `hash` (hex SHA-256 of a presented key) is API_KEY's, compared in constant time. */
+  private isRootKey(hash: string): boolean {
+    return this.rootKeyHash !== undefined && digestsEqual(hash, this.rootKeyHash);
   }
 
   /** Forgets a cached lookup after the key changed, so the change applies to the next request. */

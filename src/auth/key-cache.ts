@@ -37,6 +37,8 @@ export class KeyCache {
   // one would have to remember every invalidated hash. The cost of sharing it is only
   // that a lookup overlapping any invalidation is not cached, and is repeated next time.
   #epoch = 0;
+  /** The hash last moved to (or inserted at) the newest end of `entries`. */
+  private newest: string | undefined;
 
   constructor(
     private readonly ttlMs = 30_000,
@@ -48,8 +50,13 @@ export class KeyCache {
   get(hash: string, now = Date.now()): CachedKey | undefined | 'miss' {
     const entry = this.entries.get(hash);
     if (!entry || entry.expires <= now) return 'miss';
-    this.entries.delete(hash);
-    this.entries.set(hash, entry);
+    // Moved to the newest end (the Map's order is least recently used first), unless it
+    // is there already: a key that sends request after request skips the delete + set.
+    if (this.newest !== hash) {
+      this.entries.delete(hash);
+      this.entries.set(hash, entry);
+      this.newest = hash;
+    }
     return entry.key;
   }
 
@@ -68,6 +75,7 @@ export class KeyCache {
     if (epoch !== this.#epoch) return false;
     this.entries.delete(hash);
     this.entries.set(hash, { key, expires: now + (key ? this.ttlMs : this.negativeTtlMs) });
+    this.newest = hash;
     if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     return true;
   }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import crypto, { createHash, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -59,9 +59,28 @@ export function keyHint(key: string): string {
   return `${prefix ?? 'key'}_…${key.slice(-4)}`;
 }
 
-/** SHA-256 of the key, hex: the only form in which a key is stored. */
+/**
+ * Node's one-shot `crypto.hash()` (Node >= 20.12): no Hash object to build and free, so
+ * about a third of the cost of `createHash().update().digest()` — this runs on every
+ * authenticated request. Older Node 20 releases fall back to createHash.
+ */
+const oneShotSha256Hex: ((key: string) => string) | undefined =
+  typeof crypto.hash === 'function' ? (key) => crypto.hash('sha256', key, 'hex') : undefined;
+
+/** SHA-256 of the key, hex: the only form in which a key is stored, and how it is looked up. */
 export function hashKey(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
+  return oneShotSha256Hex ? oneShotSha256Hex(key) : createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+/**
+ * Compares two hex digests in time that does not depend on where they differ (as
+ * `timingSafeEqual` does for buffers), without turning either into a buffer first.
+ */
+export function digestsEqual(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return difference === 0;
 }
 
 /** A random id for a stored key: `key_` and 20 base62 characters (not a secret). */

@@ -16,18 +16,37 @@ import type { LimitDecision, PolicyState } from './policy.js';
  * decision with no state (no limits, or an outage in `open` mode) gives no headers.
  */
 export function rateLimitHeaders(decision: LimitDecision, nowMs: number = Date.now()): Record<string, string> {
-  const named: Array<[string, PolicyState]> = [];
-  if (decision.burst) named.push(['burst', decision.burst]);
-  if (decision.daily) named.push(['daily', decision.daily]);
+  const { burst, daily } = decision;
   const closest = closestToRefusing(decision);
   if (closest === undefined) return {};
+  // Built by hand, not with arrays and join: this runs on every authenticated request.
+  let policy: string;
+  let remaining: string;
+  if (burst && daily) {
+    policy = `${policyItem('burst', burst)}, ${policyItem('daily', daily)}`;
+    remaining = `${remainingItem('burst', burst)}, ${remainingItem('daily', daily)}`;
+  } else {
+    const [name, state] = burst ? (['burst', burst] as const) : (['daily', daily!] as const);
+    policy = policyItem(name, state);
+    remaining = remainingItem(name, state);
+  }
   return {
     'X-RateLimit-Limit': String(closest.limit),
     'X-RateLimit-Remaining': String(closest.remaining),
     'X-RateLimit-Reset': String(Math.ceil(nowMs / 1000 + closest.resetSeconds)),
-    'RateLimit-Policy': named.map(([name, state]) => `"${name}";q=${state.limit};w=${state.windowSeconds}`).join(', '),
-    RateLimit: named.map(([name, state]) => `"${name}";r=${state.remaining};t=${state.resetSeconds}`).join(', '),
+    'RateLimit-Policy': policy,
+    RateLimit: remaining,
   };
+}
+
+/** One member of `RateLimit-Policy`: `"name";q=<quota>;w=<window seconds>`. */
+function policyItem(name: string, state: PolicyState): string {
+  return `"${name}";q=${state.limit};w=${state.windowSeconds}`;
+}
+
+/** One member of `RateLimit`: `"name";r=<remaining>;t=<seconds until more>`. */
+function remainingItem(name: string, state: PolicyState): string {
+  return `"${name}";r=${state.remaining};t=${state.resetSeconds}`;
 }
 
 /**

@@ -102,11 +102,25 @@ export function registerLimits(
   // The in-process backend decides synchronously: then no promise is made per request.
   const decideNow = backend instanceof MemoryLimitBackend ? backend.decide.bind(backend) : undefined;
 
+  // A key's principal is one object for as long as the key cache holds it: its policy is
+  // worked out once, not spread and merged on every request. Anonymous principals are
+  // made per request, so there is nothing to keep for them.
+  const policies = new WeakMap<Principal, ReturnType<typeof policyOf>>();
+  function policyFor(principal: Principal): ReturnType<typeof policyOf> {
+    if (principal.kind === 'anonymous') return policyOf(principal, config.defaults);
+    let policy = policies.get(principal);
+    if (!policy) {
+      policy = policyOf(principal, config.defaults);
+      policies.set(principal, policy);
+    }
+    return policy;
+  }
+
   // `done` is called outside every try block: it runs the next hooks synchronously.
   app.addHook('onRequest', (request, reply, done) => {
     const principal = request.principal;
     if (!principal) return done();
-    const policy = policyOf(principal, config.defaults);
+    const policy = policyFor(principal);
     let failure: unknown;
     try {
       takeCaptureSlot(request, reply, principal, policy.concurrent);

@@ -4,29 +4,9 @@ import type { Authenticator } from '../auth/authenticator.js';
 import { presentedKey } from '../auth/auth-hook.js';
 import type { Config } from '../config.js';
 import { ApiError } from '../errors.js';
-import { whenSettled } from '../http/settled.js';
 import type { Metrics } from '../metrics.js';
 
-const AUTH_FAILURES = new Set(['INVALID_API_KEY', 'KEY_REVOKED', 'KEY_EXPIRED', 'KEY_DISABLED', 'IP_NOT_ALLOWED', 'TOO_MANY_AUTH_FAILURES']);
-
 const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').digest();
-
-/**
- * Counts every answer by route pattern, method and status, and failed authentications by
- * reason. Settled on every end of a request (see settled.ts): a client that hangs up
- * before its answer is counted with status 499, which Fastify's onResponse would miss.
- * Register it before the hooks that may refuse a request, so refusals are counted too.
- */
-export function registerHttpMetrics(app: FastifyInstance, metrics: Metrics): void {
-  app.addHook('onRequest', (request, reply, done) => {
-    whenSettled(request, reply, (aborted) => {
-      const route = request.routeOptions.url ?? 'unmatched';
-      metrics.httpRequests.inc({ route, method: request.method, status: aborted ? '499' : String(reply.statusCode) });
-      if (request.errorCode && AUTH_FAILURES.has(request.errorCode)) metrics.authFailures.inc({ reason: request.errorCode });
-    });
-    done();
-  });
-}
 
 /**
  * `GET /metrics` in Prometheus text format, for a `keys:manage` key or the separate
