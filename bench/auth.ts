@@ -45,17 +45,7 @@
  */
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import {
-  type LoadRequest,
-  loadAverage,
-  row,
-  runLoad,
-  runLoadGenerator,
-  type RunFigures,
-  startServerChild,
-  summarise,
-  tableHeader,
-} from './lib/http-load.js';
+import { compareServers, type LoadRequest, loadAverage, runLoadGenerator, startServerChild } from './lib/http-load.js';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -98,11 +88,6 @@ async function serveBare(body: string): Promise<void> {
   process.stdout.write(`READY ${JSON.stringify({ url })}\n`);
 }
 
-/** The server's CPU per answer, in µs (srv CPU is % of one core). */
-function cpuPerRequestUs(figures: RunFigures): number {
-  return (figures.serverCpu / 100 / figures.reqPerSec) * 1e6;
-}
-
 async function main(): Promise<void> {
   console.log(`auth benchmark: GET /v1/me, ${CONNECTIONS} connections, ${DURATION} s per run, ${ROUNDS} runs per server`);
   console.log(`node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} × ${os.availableParallelism()} (shared by both servers' processes and the load generator)`);
@@ -121,27 +106,15 @@ async function main(): Promise<void> {
     };
     const pids = { bare: bare.process.pid!, pageshot: pageshot.process.pid! };
     console.log(`answer: ${Buffer.byteLength(body)} body bytes from both; PageShot adds x-request-id and five rate-limit headers`);
-    console.log(`warm-up: ${WARMUP} s each, not measured`);
-    for (const name of ['bare', 'pageshot'] as const) await runLoad(SELF, requests[name], WARMUP, CONNECTIONS, pids[name]);
-
-    console.log(`\n${tableHeader()}${'µs/req'.padStart(9)}`);
-    const runs: Record<'bare' | 'pageshot', RunFigures[]> = { bare: [], pageshot: [] };
-    for (let round = 1; round <= ROUNDS; round++) {
-      for (const name of ['bare', 'pageshot'] as const) {
-        const figures = await runLoad(SELF, requests[name], DURATION, CONNECTIONS, pids[name]);
-        runs[name].push(figures);
-        console.log(`${row(`${name} #${round}`, figures)}${cpuPerRequestUs(figures).toFixed(1).padStart(9)}`);
-      }
-    }
-
-    const medians = { bare: summarise(runs.bare), pageshot: summarise(runs.pageshot) };
-    console.log(`\nmedian of ${ROUNDS} runs (non-2xx, errors: totals)`);
-    console.log(`${row('bare', medians.bare)}${cpuPerRequestUs(medians.bare).toFixed(1).padStart(9)}`);
-    console.log(`${row('pageshot', medians.pageshot)}${cpuPerRequestUs(medians.pageshot).toFixed(1).padStart(9)}`);
-
-    const ratio = medians.pageshot.reqPerSec / medians.bare.reqPerSec;
-    const cpuRatio = cpuPerRequestUs(medians.pageshot) / cpuPerRequestUs(medians.bare);
-    const valid = [medians.bare, medians.pageshot].every((m) => m.non2xx === 0 && m.errors === 0);
+    const { runs, medians, ratio, cpuRatio, valid } = await compareServers({
+      script: SELF,
+      requests,
+      pids,
+      seconds: DURATION,
+      rounds: ROUNDS,
+      warmupSeconds: WARMUP,
+      connections: CONNECTIONS,
+    });
     const verdict = !valid ? 'NOT JUDGED (some answers were not 2xx)' : ratio >= GOAL ? 'MET' : 'NOT MET';
     console.log(`load average at end: ${loadAverage()}`);
     console.log(`server CPU per answer, pageshot/bare: ${cpuRatio.toFixed(2)}×`);

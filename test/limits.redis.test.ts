@@ -4,10 +4,7 @@
  * run starts with one random prefix; its keys are deleted at the end.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
@@ -20,6 +17,7 @@ import {
 import { RedisLimitBackend } from '../src/limits/redis-backend.js';
 import type { LimitDecision, LimitPolicy } from '../src/limits/policy.js';
 import { backendBehaviour } from './limits.behaviour.test.js';
+import { noRedisServer, startPrivateRedis, type PrivateRedis } from './helpers/redis-server.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
 const RUN = `t-${randomUUID()}`;
@@ -212,57 +210,15 @@ describe('FailoverLimitBackend with Redis down', () => {
   });
 });
 
-/** A port nothing listens on right now. */
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
-function startRedis(port: number): ChildProcess {
-  return spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
-}
-
-async function waitForPing(port: number): Promise<void> {
-  const client = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  client.on('error', () => {});
-  try {
-    for (let i = 0; i < 100; i++) {
-      try {
-        if (client.status !== 'ready') await client.connect();
-        await client.ping();
-        return;
-      } catch {
-        client.disconnect();
-        await sleep(50);
-      }
-    }
-    throw new Error(`redis-server on port ${port} did not start`);
-  } finally {
-    client.disconnect();
-  }
-}
-
-const noRedisServer = spawnSync('redis-server', ['--version']).error
-  ? 'redis-server is not on PATH; install it (apt-get install redis-server) to run the recovery test'
-  : undefined;
 if (noRedisServer) console.log(`# SKIP failover recovery: ${noRedisServer}`);
 
 describe('FailoverLimitBackend when its Redis dies and comes back', { skip: noRedisServer }, () => {
-  let server: ChildProcess | undefined;
-  after(() => {
-    server?.kill('SIGKILL');
-  });
+  let server: PrivateRedis | undefined;
+  after(() => server?.kill());
 
   it('falls back to local limits, then returns to Redis by itself', async (t) => {
-    const port = await freePort();
-    server = startRedis(port);
-    await waitForPing(port);
+    server = await startPrivateRedis();
+    const { port } = server;
     const logger = recordingLogger();
     const redis = new RedisLimitBackend({ redis: `redis://127.0.0.1:${port}` });
     const backend = new FailoverLimitBackend({ primary: redis, logger, retryIntervalMs: 200 });
@@ -272,8 +228,7 @@ describe('FailoverLimitBackend when its Redis dies and comes back', { skip: noRe
     const caller = `${RUN}:recovery`;
 
     assert.equal((await backend.consume(caller, policy)).burst!.remaining, 4); // Redis's count
-    server.kill('SIGKILL');
-    await once(server, 'exit');
+    await server.kill();
 
     const during = await backend.consume(caller, policy);
     assert.equal(during.allowed, true);
@@ -281,8 +236,7 @@ describe('FailoverLimitBackend when its Redis dies and comes back', { skip: noRe
     assert.equal(backend.degraded, true);
     assert.deepEqual(logger.lines.map(([level]) => level), ['warn']);
 
-    server = startRedis(port); // same port, empty: nothing was persisted
-    await waitForPing(port);
+    server = await startPrivateRedis(port); // same port, empty: nothing was persisted
     let recovered: LimitDecision | undefined;
     for (let i = 0; i < 100 && backend.degraded; i++) {
       await sleep(100);

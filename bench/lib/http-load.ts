@@ -155,21 +155,77 @@ export function loadAverage(): string {
 
 const HEADER =
   `${'run'.padEnd(14)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}` +
-  `${'srv CPU'.padStart(9)}${'load CPU'.padStart(10)}${'non-2xx'.padStart(9)}${'errors'.padStart(8)}`;
+  `${'srv CPU'.padStart(9)}${'load CPU'.padStart(10)}${'non-2xx'.padStart(9)}${'errors'.padStart(8)}${'µs/req'.padStart(9)}`;
 
-/** The table header matching `row`. */
-export function tableHeader(): string {
-  return HEADER;
+/** The server's CPU per answer, in µs (srv CPU is % of one core). */
+export function cpuPerRequestUs(figures: RunFigures): number {
+  return (figures.serverCpu / 100 / figures.reqPerSec) * 1e6;
 }
 
 /** One line of the figures table. */
-export function row(label: string, f: RunFigures): string {
+function row(label: string, f: RunFigures): string {
   const flag = f.non2xx > 0 || f.errors > 0 ? '  << not all 2xx: not valid' : '';
   return (
     `${label.padEnd(14)}${f.reqPerSec.toFixed(0).padStart(9)}${f.p50.toFixed(2).padStart(9)}${f.p99.toFixed(2).padStart(9)}` +
     `${`${f.serverCpu.toFixed(0)}%`.padStart(9)}${`${f.loadCpu.toFixed(0)}%`.padStart(10)}` +
-    `${String(f.non2xx).padStart(9)}${String(f.errors).padStart(8)}${flag}`
+    `${String(f.non2xx).padStart(9)}${String(f.errors).padStart(8)}${cpuPerRequestUs(f).toFixed(1).padStart(9)}${flag}`
   );
+}
+
+/** The two servers every comparison puts side by side. */
+export type ServerName = 'bare' | 'pageshot';
+
+/** How a bench compares PageShot with a bare server. */
+export interface ComparisonPlan {
+  /** The bench script (run again as `--load …` for each run). */
+  script: string;
+  requests: Record<ServerName, LoadRequest>;
+  pids: Record<ServerName, number>;
+  seconds: number;
+  rounds: number;
+  warmupSeconds: number;
+  connections: number;
+}
+
+/** Every run's figures, their medians, and PageShot's ratios to bare. */
+export interface Comparison {
+  runs: Record<ServerName, RunFigures[]>;
+  medians: Record<ServerName, RunFigures>;
+  /** PageShot's median req/s over bare's. */
+  ratio: number;
+  /** PageShot's server CPU per answer over bare's: the cost that does not depend on the load generator. */
+  cpuRatio: number;
+  /** False when any answer was not 2xx or failed. */
+  valid: boolean;
+}
+
+/**
+ * Warms both servers up (not measured), then alternates measured runs, bare then
+ * PageShot, so drift hits both; prints every run and the medians.
+ */
+export async function compareServers(plan: ComparisonPlan): Promise<Comparison> {
+  const names: ServerName[] = ['bare', 'pageshot'];
+  console.log(`warm-up: ${plan.warmupSeconds} s each, not measured`);
+  for (const name of names) await runLoad(plan.script, plan.requests[name], plan.warmupSeconds, plan.connections, plan.pids[name]);
+  console.log(`\n${HEADER}`);
+  const runs: Record<ServerName, RunFigures[]> = { bare: [], pageshot: [] };
+  for (let round = 1; round <= plan.rounds; round++) {
+    for (const name of names) {
+      const figures = await runLoad(plan.script, plan.requests[name], plan.seconds, plan.connections, plan.pids[name]);
+      runs[name].push(figures);
+      console.log(row(`${name} #${round}`, figures));
+    }
+  }
+  const medians = { bare: summarise(runs.bare), pageshot: summarise(runs.pageshot) };
+  console.log(`\nmedian of ${plan.rounds} runs (non-2xx, errors: totals)`);
+  for (const name of names) console.log(row(name, medians[name]));
+  return {
+    runs,
+    medians,
+    ratio: medians.pageshot.reqPerSec / medians.bare.reqPerSec,
+    cpuRatio: cpuPerRequestUs(medians.pageshot) / cpuPerRequestUs(medians.bare),
+    valid: names.every((name) => medians[name].non2xx === 0 && medians[name].errors === 0),
+  };
 }
 
 /** Medians of several runs' figures (non-2xx and errors: totals). */
