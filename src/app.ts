@@ -12,6 +12,7 @@ import { WarmPool } from './capture/warm-pool.js';
 import type { Config } from './config.js';
 import { Authenticator } from './auth/authenticator.js';
 import { issueFirstAdminKey } from './auth/bootstrap.js';
+import { createKeyChanges } from './auth/key-changes.js';
 import { KeyService } from './auth/key-service.js';
 import { ConcurrencyLimiter } from './limits/concurrency-limiter.js';
 import { FailoverLimitBackend } from './limits/failover-backend.js';
@@ -76,14 +77,25 @@ async function openAccounts(config: Config, logger: Logger, print: (text: string
   const keys = new KeyStore(database.db);
   const audit = new AuditStore(database.db);
   const authenticator = new Authenticator(config.auth, keys, audit, logger);
-  const keyService = new KeyService(keys, { prefix: config.auth.keyPrefix, defaultLimits: config.rateLimits.defaults, onChange: (hash) => authenticator.invalidate(hash) });
+  // A change made here, on another instance or by the CLI reaches every instance's key cache over Redis.
+  const keyChanges = createKeyChanges(
+    config.rateLimits.redisUrl,
+    { changed: (hash) => authenticator.invalidate(hash), missedSome: () => authenticator.forgetAll() },
+    logger,
+  );
+  const onChange = (hash: string) => {
+    authenticator.invalidate(hash);
+    void keyChanges.publish(hash);
+  };
+  const keyService = new KeyService(keys, { prefix: config.auth.keyPrefix, defaultLimits: config.rateLimits.defaults, onChange });
   await issueFirstAdminKey(config, keys, keyService, print).catch(async (error: unknown) => {
+    await keyChanges.close();
     await authenticator.close();
     await database.close();
     throw error;
   });
   if (!config.auth.enabled) logger.warn('authentication is OFF (PAGESHOT_AUTH=off): anyone who can reach this server can use it');
-  return { database, audit, authenticator, keyService, usageStore: new UsageStore(database.db) };
+  return { database, audit, authenticator, keyService, keyChanges, usageStore: new UsageStore(database.db) };
 }
 
 /** Chromium, the warm pool in front of it and the engine that captures with both. */
@@ -152,7 +164,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const logger = overrides.logger ?? createLogger(config.logLevel);
   // Reads the TLS files: a bad one fails here, before anything is started.
   const serverFactory = createServerFactory(config);
-  const { database, audit, authenticator, keyService, usageStore } = await openAccounts(
+  const { database, audit, authenticator, keyService, keyChanges, usageStore } = await openAccounts(
     config,
     logger,
     overrides.print ?? ((text) => process.stdout.write(text)),
@@ -160,6 +172,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const started: Closer[] = [
     { name: 'database', close: () => database.close() },
     { name: 'authenticator', close: () => authenticator.close() },
+    { name: 'keyChanges', close: () => keyChanges.close() },
   ];
   try {
     const networkPolicy = policyFromConfig(config, overrides.resolve);

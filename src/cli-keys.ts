@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util';
+import pino from 'pino';
+import { createKeyChanges } from './auth/key-changes.js';
 import { keyView, KeyService, type KeySettings, type KeyView } from './auth/key-service.js';
 import type { Config } from './config.js';
 import { ApiError } from './errors.js';
@@ -85,14 +87,21 @@ function describe(view: KeyView): string {
 
 /**
  * Runs `pageshot keys …` against the configured store (PAGESHOT_DATA_DIR or
- * PAGESHOT_DATABASE_URL), writing to `out`. A running server sees CLI changes within
- * its key cache lifetime (30 s).
+ * PAGESHOT_DATABASE_URL), writing to `out`. With PAGESHOT_REDIS_URL, running servers hear
+ * of a change at once; otherwise they see it within their key cache lifetime (30 s).
  */
 export async function runKeys(config: Config, args: string[], out: (text: string) => void): Promise<void> {
   const { values: flags, positionals } = parseArgs({ args, options: FLAGS, allowPositionals: true });
   const [verb, id] = positionals;
   const database = await openDatabase(config.store);
-  const service = new KeyService(new KeyStore(database.db), { prefix: config.auth.keyPrefix, defaultLimits: config.rateLimits.defaults });
+  // Warnings (Redis unreachable) go to standard error: standard output may be --json.
+  const changes = createKeyChanges(config.rateLimits.redisUrl, undefined, pino({ level: 'warn' }, pino.destination(2)));
+  const announced: Array<Promise<void>> = [];
+  const service = new KeyService(new KeyStore(database.db), {
+    prefix: config.auth.keyPrefix,
+    defaultLimits: config.rateLimits.defaults,
+    onChange: (hash) => announced.push(changes.publish(hash)),
+  });
   const show = (view: KeyView, key?: string) => {
     if (flags.json) out(`${JSON.stringify(key ? { ...view, key } : view)}\n`);
     else out(`${key ? `${key}\n  ↑ the new key: store it now, it will not be shown again\n` : ''}${describe(view)}\n`);
@@ -125,6 +134,8 @@ export async function runKeys(config: Config, args: string[], out: (text: string
         throw new ApiError('VALIDATION_ERROR', `Unknown keys command "${verb ?? ''}".\n\n${KEYS_USAGE}`);
     }
   } finally {
+    await Promise.all(announced);
+    await changes.close();
     await database.close();
   }
 }

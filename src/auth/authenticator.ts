@@ -146,6 +146,11 @@ export class Authenticator {
     this.cache.invalidate(hash);
   }
 
+  /** Forgets every cached lookup: changes to keys may have gone unheard (see key-changes.ts). */
+  forgetAll(): void {
+    this.cache.clear();
+  }
+
   /**
    * Writes what is batched in memory: last-used times, and the summaries of failed
    * authentications counted since the last flush. Runs every 10 s by itself; resolves

@@ -85,4 +85,11 @@ export class KeyCache {
     this.#epoch += 1;
     this.entries.delete(hash);
   }
+
+  /** Forgets every key (changes may have been missed), and keeps lookups under way from storing theirs. */
+  clear(): void {
+    this.#epoch += 1;
+    this.entries.clear();
+    this.newest = undefined;
+  }
 }
