@@ -14,7 +14,7 @@ import { Authenticator } from './auth/authenticator.js';
 import { issueFirstAdminKey } from './auth/bootstrap.js';
 import { createKeyChanges } from './auth/key-changes.js';
 import { KeyService } from './auth/key-service.js';
-import { ConcurrencyLimiter } from './limits/concurrency-limiter.js';
+import { createCaptureSlots } from './limits/capture-slots.js';
 import { FailoverLimitBackend } from './limits/failover-backend.js';
 import { MemoryLimitBackend } from './limits/memory-backend.js';
 import type { LimitBackend } from './limits/policy.js';
@@ -187,6 +187,9 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     });
     const limitBackend = overrides.limitBackend ?? createLimitBackend(config, logger, metrics);
     started.push({ name: 'limitBackend', close: () => limitBackend.close() });
+    const { redisUrl, onStoreFailure } = config.rateLimits;
+    const slots = createCaptureSlots({ redis: redisUrl, onStoreFailure, logger });
+    started.push({ name: 'captureSlots', close: () => slots.close() });
     const usageRecorder = new UsageRecorder(usageStore, logger);
     started.push({ name: 'usageRecorder', close: () => usageRecorder.close() });
     const capture = await startCapture(config, logger, networkPolicy);
@@ -215,7 +218,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       networkPolicy,
       resultCache,
       limitBackend,
-      concurrency: new ConcurrencyLimiter(),
+      slots,
       usageStore,
       usageRecorder,
       serverFactory,

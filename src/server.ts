@@ -14,7 +14,7 @@ import { ApiError, errorBody } from './errors.js';
 import { registerAuth } from './auth/auth-hook.js';
 import type { Authenticator } from './auth/authenticator.js';
 import type { KeyService } from './auth/key-service.js';
-import type { ConcurrencyLimiter } from './limits/concurrency-limiter.js';
+import type { CaptureSlots } from './limits/capture-slots.js';
 import { registerLimits } from './limits/limits-hook.js';
 import type { LimitBackend } from './limits/policy.js';
 import { consoleRoutes } from './console/routes.js';
@@ -40,7 +40,8 @@ export interface ServerDeps extends ScreenshotRouteDeps, StatusRouteDeps {
   keyService: KeyService;
   audit: AuditStore;
   limitBackend: LimitBackend;
-  concurrency: ConcurrencyLimiter;
+  /** Per-key caps on captures in flight: in this process, or in Redis across instances. */
+  slots: CaptureSlots;
   usageStore: UsageStore;
   usageRecorder: UsageRecorder;
   /** Creates the Node server: plain HTTP, or HTTPS when TLS is configured. */
@@ -127,7 +128,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   registerAuth(app, config, deps.authenticator);
   // Usage before limits: a request the limits refuse is still counted (as rejected).
   registerUsageAccounting(app, { recorder: deps.usageRecorder, backend: deps.limitBackend });
-  registerLimits(app, { config: config.rateLimits, backend: deps.limitBackend, concurrency: deps.concurrency, metrics: deps.metrics });
+  registerLimits(app, { config: config.rateLimits, backend: deps.limitBackend, slots: deps.slots, metrics: deps.metrics });
   screenshotRoutes(app, deps);
   pdfRoutes(app, deps);
   statusRoutes(app, deps);

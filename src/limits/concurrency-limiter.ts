@@ -1,7 +1,8 @@
 /**
  * Caps captures in flight per caller, in this process. Taking a slot either succeeds
  * at once or fails at once: a caller over its cap is refused (429), never queued, and
- * nothing else is consumed. With several instances the cap holds on each instance.
+ * nothing else is consumed. It holds in this process; RedisCaptureSlots (capture-slots.ts)
+ * holds it across instances.
  */
 export class ConcurrencyLimiter {
   private readonly inFlight = new Map<string, number>();

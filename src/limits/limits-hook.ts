@@ -4,7 +4,7 @@ import type { LimitsConfig } from '../config.js';
 import { whenSettled } from '../http/settled.js';
 import { ApiError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
-import type { ConcurrencyLimiter } from './concurrency-limiter.js';
+import { SlotStoreUnavailableError, type CaptureSlot, type CaptureSlots } from './capture-slots.js';
 import { LimitStoreUnavailableError } from './failover-backend.js';
 import { rateLimitHeaders } from './headers.js';
 import { MemoryLimitBackend } from './memory-backend.js';
@@ -55,9 +55,9 @@ function refusal(decision: LimitDecision, policy: LimitPolicy): ApiError {
  */
 export function registerLimits(
   app: FastifyInstance,
-  deps: { config: LimitsConfig; backend: LimitBackend; concurrency: ConcurrencyLimiter; metrics: Metrics },
+  deps: { config: LimitsConfig; backend: LimitBackend; slots: CaptureSlots; metrics: Metrics },
 ): void {
-  const { config, backend, concurrency, metrics } = deps;
+  const { config, backend, slots, metrics } = deps;
 
   async function decide(request: FastifyRequest, principal: Principal, policy: LimitPolicy): Promise<LimitDecision> {
     try {
@@ -81,22 +81,41 @@ export function registerLimits(
     request.limitDecision = decision;
   }
 
-  /** The concurrent-capture cap: refuses at once, consuming nothing else. */
-  function takeCaptureSlot(request: FastifyRequest, reply: FastifyReply, principal: Principal, concurrent: number): void {
-    if (!request.routeOptions.config.capture || concurrent <= 0) return;
-    if (!concurrency.tryAcquire(principal.caller, concurrent)) {
+  /**
+   * Holds the concurrent-capture slot just taken for this request, or refuses it at once
+   * (consuming nothing else) when there was none to take.
+   */
+  function holdCaptureSlot(request: FastifyRequest, reply: FastifyReply, slot: CaptureSlot | undefined, concurrent: number): void {
+    if (!slot) {
       metrics.rateLimitRefusals.inc({ policy: 'concurrent' });
       throw new ApiError('CONCURRENCY_LIMITED', `At most ${concurrent} captures may run at once for this key.`, {
         retryAfter: 1,
         extras: { retryAfter: 1, limit: concurrent, policy: 'concurrent' },
       });
     }
+    if (reply.raw.closed) {
+      // The client left while a shared store was asked: no 'close' event is coming.
+      slot.release();
+      throw new ApiError('CLIENT_CLOSED_REQUEST', 'The client went away.');
+    }
     request.holdsCaptureSlot = true;
     // Given back when the request is over, however it ends (client gone included).
     whenSettled(request, reply, () => {
       request.holdsCaptureSlot = false;
-      concurrency.release(principal.caller);
+      slot.release();
     });
+  }
+
+  /** A slot from a store that answers later (Redis); its outage in `closed` mode is a 503. */
+  async function awaitSlot(pending: Promise<CaptureSlot | undefined>): Promise<CaptureSlot | undefined> {
+    try {
+      return await pending;
+    } catch (error) {
+      if (error instanceof SlotStoreUnavailableError) {
+        throw new ApiError('LIMITS_UNAVAILABLE', 'Rate limits cannot be checked right now; try again shortly.', { retryAfter: 1 });
+      }
+      throw error;
+    }
   }
 
   // The in-process backend decides synchronously: then no promise is made per request.
@@ -121,9 +140,19 @@ export function registerLimits(
     const principal = request.principal;
     if (!principal) return done();
     const policy = policyFor(principal);
+    const wantsSlot = policy.concurrent > 0 && request.routeOptions.config.capture === true;
+    const slot = wantsSlot ? slots.tryAcquire(principal.caller, policy.concurrent) : undefined;
+    if (slot instanceof Promise) {
+      awaitSlot(slot)
+        .then((taken) => holdCaptureSlot(request, reply, taken, policy.concurrent))
+        .then(() => (decideNow ? decideNow(principal.caller, policy) : decide(request, principal, policy)))
+        .then((decision) => apply(request, reply, decision, policy))
+        .then(() => done(), done);
+      return;
+    }
     let failure: unknown;
     try {
-      takeCaptureSlot(request, reply, principal, policy.concurrent);
+      if (wantsSlot) holdCaptureSlot(request, reply, slot, policy.concurrent);
       if (decideNow) apply(request, reply, decideNow(principal.caller, policy), policy);
     } catch (error) {
       failure = error;
