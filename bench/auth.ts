@@ -45,7 +45,7 @@
  */
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { compareServers, type LoadRequest, loadAverage, runLoadGenerator, startServerChild } from './lib/http-load.js';
+import { compareServers, type LoadRequest, loadAverage, reportComparison, runBenchProcess, startServerChild } from './lib/http-load.js';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -106,7 +106,7 @@ async function main(): Promise<void> {
     };
     const pids = { bare: bare.process.pid!, pageshot: pageshot.process.pid! };
     console.log(`answer: ${Buffer.byteLength(body)} body bytes from both; PageShot adds x-request-id and five rate-limit headers`);
-    const { runs, medians, ratio, cpuRatio, valid } = await compareServers({
+    const comparison = await compareServers({
       script: SELF,
       requests,
       pids,
@@ -115,25 +115,12 @@ async function main(): Promise<void> {
       warmupSeconds: WARMUP,
       connections: CONNECTIONS,
     });
-    const verdict = !valid ? 'NOT JUDGED (some answers were not 2xx)' : ratio >= GOAL ? 'MET' : 'NOT MET';
-    console.log(`load average at end: ${loadAverage()}`);
-    console.log(`server CPU per answer, pageshot/bare: ${cpuRatio.toFixed(2)}×`);
-    console.log(`\nratio pageshot/bare req/s: ${ratio.toFixed(2)} (goal >= ${GOAL}): ${verdict}`);
-    console.log(`BENCH_JSON ${JSON.stringify({ connections: CONNECTIONS, durationS: DURATION, rounds: ROUNDS, runs, medians, ratio, cpuRatio, goal: GOAL })}`);
+    const invalid = comparison.valid ? undefined : 'some answers were not 2xx';
+    reportComparison(comparison, GOAL, invalid, { connections: CONNECTIONS, durationS: DURATION, rounds: ROUNDS });
   } finally {
     await bare.stop();
     await pageshot.stop();
   }
 }
 
-const mode = process.argv[2];
-if (mode === '--load') {
-  const [, , , request, seconds, connections] = process.argv;
-  runLoadGenerator(JSON.parse(request!) as LoadRequest, Number(seconds), Number(connections));
-} else if (mode === '--serve=pageshot') {
-  await servePageShot();
-} else if (mode === '--serve=bare') {
-  await serveBare(process.argv[3]!);
-} else {
-  await main();
-}
+await runBenchProcess({ main, servePageShot, serveBare });

@@ -42,7 +42,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compareServers, type LoadRequest, loadAverage, runLoadGenerator, startServerChild } from './lib/http-load.js';
+import { compareServers, type LoadRequest, loadAverage, reportComparison, runBenchProcess, startServerChild } from './lib/http-load.js';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -129,7 +129,7 @@ async function main(): Promise<void> {
     const pids = { bare: bare.process.pid!, pageshot: pageshot.process.pid! };
     const pngBytes = readFileSync(pageshot.ready.pngFile).length;
     console.log(`answer: a ${pngBytes}-byte PNG`);
-    const { runs, medians, ratio, cpuRatio, valid: allTwoHundreds } = await compareServers({
+    const comparison = await compareServers({
       script: SELF,
       requests,
       pids,
@@ -142,26 +142,12 @@ async function main(): Promise<void> {
     const answers = await cacheAnswers(url);
     const allHits = (answers.MISS ?? 0) === 1 && (answers.BYPASS ?? 0) === 0;
     console.log(`PageShot's capture answers: ${JSON.stringify(answers)} (one MISS, the capture before the runs, is expected)`);
-    const valid = allHits && allTwoHundreds;
-    const verdict = !valid ? 'NOT JUDGED (some answers were not 2xx, or not cache hits)' : ratio >= GOAL ? 'MET' : 'NOT MET';
-    console.log(`load average at end: ${loadAverage()}`);
-    console.log(`server CPU per answer, pageshot/bare: ${cpuRatio.toFixed(2)}×`);
-    console.log(`\nratio pageshot/bare req/s: ${ratio.toFixed(2)} (goal >= ${GOAL}): ${verdict}`);
-    console.log(`BENCH_JSON ${JSON.stringify({ connections: CONNECTIONS, durationS: DURATION, rounds: ROUNDS, pngBytes, runs, medians, answers, ratio, cpuRatio, goal: GOAL })}`);
+    const invalid = !comparison.valid ? 'some answers were not 2xx' : !allHits ? 'some answers were not cache hits' : undefined;
+    reportComparison(comparison, GOAL, invalid, { connections: CONNECTIONS, durationS: DURATION, rounds: ROUNDS, pngBytes, answers });
   } finally {
     await bare.stop();
     await pageshot.stop();
   }
 }
 
-const mode = process.argv[2];
-if (mode === '--load') {
-  const [, , , request, seconds, connections] = process.argv;
-  runLoadGenerator(JSON.parse(request!) as LoadRequest, Number(seconds), Number(connections));
-} else if (mode === '--serve=pageshot') {
-  await servePageShot();
-} else if (mode === '--serve=bare') {
-  await serveBare(process.argv[3]!);
-} else {
-  await main();
-}
+await runBenchProcess({ main, servePageShot, serveBare });

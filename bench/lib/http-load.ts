@@ -242,3 +242,43 @@ export function summarise(runs: RunFigures[]): RunFigures {
     errors: total((r) => r.errors),
   };
 }
+
+/**
+ * Prints how the comparison came out: the CPU ratio, the req/s ratio with the goal's
+ * verdict (not judged when `invalid` names a reason), and `BENCH_JSON` with every figure
+ * plus `extra`.
+ */
+export function reportComparison(comparison: Comparison, goal: number, invalid: string | undefined, extra: Record<string, unknown>): void {
+  const { runs, medians, ratio, cpuRatio } = comparison;
+  const verdict = invalid ? `NOT JUDGED (${invalid})` : ratio >= goal ? 'MET' : 'NOT MET';
+  console.log(`load average at end: ${loadAverage()}`);
+  console.log(`server CPU per answer, pageshot/bare: ${cpuRatio.toFixed(2)}×`);
+  console.log(`\nratio pageshot/bare req/s: ${ratio.toFixed(2)} (goal >= ${goal}): ${verdict}`);
+  console.log(`BENCH_JSON ${JSON.stringify({ ...extra, runs, medians, ratio, cpuRatio, goal })}`);
+}
+
+/** What a comparison bench script does in each of the processes it runs as. */
+export interface BenchRoles {
+  main(): Promise<void>;
+  servePageShot(): Promise<void>;
+  serveBare(argument: string): Promise<void>;
+}
+
+/**
+ * Runs the part of a comparison bench this process was started for: the load generator
+ * (`--load`), one of the servers (`--serve=pageshot`, `--serve=bare <argument>`), or the
+ * bench itself.
+ */
+export async function runBenchProcess(roles: BenchRoles): Promise<void> {
+  const mode = process.argv[2];
+  if (mode === '--load') {
+    const [, , , request, seconds, connections] = process.argv;
+    runLoadGenerator(JSON.parse(request!) as LoadRequest, Number(seconds), Number(connections));
+  } else if (mode === '--serve=pageshot') {
+    await roles.servePageShot();
+  } else if (mode === '--serve=bare') {
+    await roles.serveBare(process.argv[3]!);
+  } else {
+    await roles.main();
+  }
+}
