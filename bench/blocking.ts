@@ -31,7 +31,6 @@ import { performance } from 'node:perf_hooks';
 import { noContentBlocking, type ContentBlocking } from '../src/capture/blocking/content-blocking.js';
 import { createContentBlocking } from '../src/capture/blocking/page-blocking.js';
 import { BrowserManager } from '../src/capture/browser.js';
-import { findChromium } from '../src/capture/chromium-path.js';
 import { CaptureEngine } from '../src/capture/engine.js';
 import { toCaptureOptions, type CaptureRequest } from '../src/capture/options.js';
 import { WarmPool } from '../src/capture/warm-pool.js';
@@ -107,13 +106,7 @@ async function startCapture(dataDir: string) {
   const config = loadConfig({ PAGESHOT_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8', PAGESHOT_DATA_DIR: dataDir, PAGESHOT_LOG_LEVEL: 'silent' });
   const policy = policyFromConfig(config, async (host) => (SITE_HOSTS.includes(host) ? ['127.0.0.1'] : Promise.reject(new Error(host))));
   const logger = createLogger('silent');
-  const browsers = new BrowserManager({
-    executablePath: findChromium(config.chromiumPath),
-    maxCaptures: config.browserMaxCaptures,
-    logger,
-    sandbox: config.chromiumSandbox,
-    chromiumUser: config.chromiumUser,
-  });
+  const browsers = BrowserManager.forConfig(config, logger);
   await browsers.start();
   const pool = new WarmPool(browsers, { ...config.pool, maxUses: 10_000, maxHeapBytes: Infinity, policy }, logger);
   const engine = (blocking: ContentBlocking) => new CaptureEngine(pool, config.limits, logger, blocking);

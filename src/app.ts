@@ -4,7 +4,6 @@ import type { Logger } from 'pino';
 import { Admission } from './admission/admission.js';
 import { CpuSampler } from './admission/cpu-sampler.js';
 import { BrowserManager } from './capture/browser.js';
-import { findChromium } from './capture/chromium-path.js';
 import { createResultStore, ResultCache } from './cache/result-cache.js';
 import { createContentBlocking } from './capture/blocking/page-blocking.js';
 import { CaptureEngine } from './capture/engine.js';
@@ -100,13 +99,7 @@ async function openAccounts(config: Config, logger: Logger, print: (text: string
 
 /** Chromium, the warm pool in front of it and the engine that captures with both. */
 async function startCapture(config: Config, logger: Logger, policy: NetworkPolicy) {
-  const browsers = new BrowserManager({
-    executablePath: findChromium(config.chromiumPath),
-    maxCaptures: config.browserMaxCaptures,
-    logger,
-    sandbox: config.chromiumSandbox,
-    chromiumUser: config.chromiumUser,
-  });
+  const browsers = BrowserManager.forConfig(config, logger);
   await browsers.start();
   const pool = new WarmPool(
     browsers,

@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import { BrowserManager } from './capture/browser.js';
-import { findChromium } from './capture/chromium-path.js';
 import { createContentBlocking } from './capture/blocking/page-blocking.js';
 import { CaptureEngine } from './capture/engine.js';
 import { captureBodySchema, toCaptureOptions, type CaptureRequest } from './capture/options.js';
@@ -77,13 +76,7 @@ export async function shoot(config: Config, target: string, flags: Flags): Promi
   const policy = policyFromConfig(config);
   if (options.target.kind === 'url') await assertTargetAllowed(policy, options.target.url);
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-  const browsers = new BrowserManager({
-    executablePath: findChromium(config.chromiumPath),
-    maxCaptures: 1,
-    logger,
-    sandbox: config.chromiumSandbox,
-    chromiumUser: config.chromiumUser,
-  });
+  const browsers = BrowserManager.forConfig(config, logger, 1);
   await browsers.start();
   const pool = new WarmPool(browsers, { maxContexts: 1, maxUses: 1, idleTimeoutMs: 60_000, maxHeapBytes: Infinity, policy }, logger);
   // Lists parsed only when this capture asks for them (a cache makes it quick).

@@ -5,8 +5,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import type { Logger } from 'pino';
+import type { Config } from '../config.js';
 import { GuardProxy } from '../netguard/guard-proxy.js';
 import { denyAllPolicy } from '../netguard/network-policy.js';
+import { findChromium } from './chromium-path.js';
 import { lookupUser, removeLauncher, runningAsRoot, writeUnprivilegedLauncher, type SandboxMode } from './sandbox.js';
 
 /**
@@ -114,6 +116,20 @@ export class BrowserManager extends EventEmitter {
   private launcher: string | undefined;
   /** A world-readable copy of the font configuration for an unprivileged Chromium, if any. */
   private fontsCopy: string | undefined;
+
+  /**
+   * The browser as the configuration asks for it (binary, sandbox, user, recycling after
+   * `maxCaptures`, by default PAGESHOT_BROWSER_MAX_CAPTURES); not started yet.
+   */
+  static forConfig(config: Config, logger: Logger, maxCaptures = config.browserMaxCaptures): BrowserManager {
+    return new BrowserManager({
+      executablePath: findChromium(config.chromiumPath),
+      maxCaptures,
+      logger,
+      sandbox: config.chromiumSandbox,
+      chromiumUser: config.chromiumUser,
+    });
+  }
 
   constructor(private readonly options: BrowserManagerOptions) {
     super();
