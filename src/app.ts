@@ -28,6 +28,13 @@ import { KeyStore } from './store/key-store.js';
 import { UsageStore } from './store/usage-store.js';
 import { createServerFactory } from './tls.js';
 import { UsageRecorder } from './usage/usage-recorder.js';
+import { CaptureService, LocalRenderer, type Renderer } from './capture/service.js';
+import { describingHeaders } from './routes/capture-headers.js';
+import { CaptureQueue } from './jobs/queue.js';
+import { QueuedRenderer } from './jobs/queued-renderer.js';
+import { WebhookDispatcher } from './jobs/webhook-dispatch.js';
+import { CaptureWorker } from './jobs/worker.js';
+import { WebhookSecretStore } from './store/webhook-secret-store.js';
 
 /** Replaceable parts, for tests. */
 export interface AppOverrides {
@@ -57,8 +64,12 @@ function createLimitBackend(config: Config, logger: Logger, metrics: Metrics): L
 /** A running PageShot: its HTTP server, its parts, and how to stop it. */
 export interface App {
   server: FastifyInstance;
+  /** Chromium (not on an api node, which has none: reading it there throws). */
   browsers: BrowserManager;
+  /** The warm pool (not on an api node: reading it there throws). */
   pool: WarmPool;
+  /** The job queue, when there is Redis to hold it. */
+  queue: CaptureQueue | undefined;
   admission: Admission;
   keyService: KeyService;
   authenticator: Authenticator;
@@ -175,8 +186,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     const admission = new Admission({ ...config, cpuUsage });
     const metrics = createMetrics({
       queue: () => admission.stats(),
-      browserRestarts: () => capture.browsers.crashes + capture.browsers.recycles,
-      poolContexts: () => capture.pool.stats().contexts,
+      browserRestarts: () => (capture ? capture.browsers.crashes + capture.browsers.recycles : 0),
+      poolContexts: () => capture?.pool.stats().contexts ?? 0,
     });
     const limitBackend = overrides.limitBackend ?? createLimitBackend(config, logger, metrics);
     started.push({ name: 'limitBackend', close: () => limitBackend.close() });
@@ -185,22 +196,46 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     started.push({ name: 'captureSlots', close: () => slots.close() });
     const usageRecorder = new UsageRecorder(usageStore, logger);
     started.push({ name: 'usageRecorder', close: () => usageRecorder.close() });
-    const capture = await startCapture(config, logger, networkPolicy);
-    started.push(
-      { name: 'browser', close: () => capture.browsers.close() },
-      { name: 'pool', close: () => capture.pool.close() },
-      { name: 'contentBlocking', close: () => capture.contentBlocking.close() },
-    );
     const resultCache: ServerDeps['resultCache'] = new ResultCache(createResultStore(config.cache), config.cache, logger, metrics.cache);
     started.push({ name: 'resultCache', close: () => resultCache.close() });
+    const queue = config.rateLimits.redisUrl ? new CaptureQueue(config.rateLimits.redisUrl, config.jobs, logger) : undefined;
+    if (queue) {
+      started.push({ name: 'jobQueue', close: () => queue.close() });
+      if (!(await queue.ready())) logger.warn('the job queue cannot reach Redis yet: job routes answer 503 until it can');
+    }
+    // An api node starts no browser: its captures are rendered by workers, through the queue.
+    const capture = config.role === 'api' ? undefined : await startCapture(config, logger, networkPolicy);
+    if (capture) {
+      started.push(
+        { name: 'browser', close: () => capture.browsers.close() },
+        { name: 'pool', close: () => capture.pool.close() },
+        { name: 'contentBlocking', close: () => capture.contentBlocking.close() },
+      );
+    }
+    const renderer: Renderer = capture
+      ? new LocalRenderer({ admission, engine: capture.engine, metrics, resultCache, describeResult: describingHeaders })
+      : new QueuedRenderer(queue!, { maxQueue: config.maxQueue, queueTimeoutMs: config.queueTimeoutMs });
+    const captureService = new CaptureService({ networkPolicy, resultCache, renderer });
+    const webhookSecrets = new WebhookSecretStore(database.db);
+    if (queue && capture) {
+      // This node takes jobs: captures, and the webhooks of the async ones.
+      const webhooks = new WebhookDispatcher({ captureQueue: queue, secrets: webhookSecrets, policy: networkPolicy, logger });
+      started.push({ name: 'webhooks', close: () => webhooks.close() });
+      const deps = { queue, service: captureService, config, usage: usageRecorder, limitBackend, webhooks, describeResult: describingHeaders, logger };
+      const worker = new CaptureWorker(deps);
+      started.push({ name: 'captureWorker', close: () => worker.close() });
+      webhooks.start();
+      worker.start();
+    }
     let shuttingDown = false;
     const server = buildServer({
       config,
       logger,
       admission,
-      engine: capture.engine,
-      browsers: capture.browsers,
-      pool: capture.pool,
+      capture,
+      captureService,
+      queue,
+      webhookSecrets,
       cpuUsage,
       startedAt: Date.now(),
       isShuttingDown: () => shuttingDown,
@@ -218,10 +253,18 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     });
     const parts = { server, admission, logger, config, closers: started.slice().reverse() };
     const stop = stopper(parts, () => (shuttingDown = true));
+    const noBrowser = () => {
+      throw new Error('an api node has no browser');
+    };
     return {
       server,
-      browsers: capture.browsers,
-      pool: capture.pool,
+      get browsers() {
+        return capture?.browsers ?? noBrowser();
+      },
+      get pool() {
+        return capture?.pool ?? noBrowser();
+      },
+      queue,
       admission,
       keyService,
       authenticator,

@@ -13,7 +13,10 @@ import { VERSION } from './version.js';
 const USAGE = `pageshot ${VERSION}: screenshots as a service
 
 Usage:
-  pageshot serve                     start the HTTP API (configured by environment variables)
+  pageshot serve [--role all|api|worker]
+                                     start the HTTP API (configured by environment variables;
+                                     --role overrides PAGESHOT_ROLE: api nodes hand captures to
+                                     worker nodes through Redis, see docs/deploy.md)
   pageshot shoot <url> -o file.png   take one screenshot without a server
   pageshot shoot <url> --remote URL -o file.png
                                      the same, by the PageShot server at URL (key: PAGESHOT_API_KEY)
@@ -44,8 +47,9 @@ shoot options (the same as the API's):
  * `pageshot serve`. A failed listen (port taken) stops the app before the error is
  * reported, so the Chromium it launched does not outlive the process.
  */
-async function serve(): Promise<void> {
-  const app = await createApp(loadConfig());
+async function serve(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { role: { type: 'string' } } });
+  const app = await createApp(loadConfig(values.role === undefined ? process.env : { ...process.env, PAGESHOT_ROLE: values.role }));
   try {
     await app.listen();
   } catch (error) {
@@ -88,7 +92,10 @@ class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
-  if (command === 'serve') return serve();
+  if (command === 'serve') return serve(rest).catch((error: unknown) => {
+    // parseArgs' own errors (an unknown flag) are the caller's mistake: show the usage.
+    throw error instanceof TypeError && 'code' in error ? new UsageError(error.message) : error;
+  });
   if (command === 'shoot') return runShoot(rest);
   if (command === 'usage') return runUsage(loadConfig(), rest, (text) => process.stdout.write(text));
   if (command === 'keys') {

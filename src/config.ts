@@ -84,6 +84,26 @@ export interface Config {
   metricsToken: string | undefined;
   /** How long the HTTP server waits for slow or idle clients. */
   http: HttpTimeouts;
+  /** What this process does in a cluster: everything, the public API only, or captures only. */
+  role: Role;
+  jobs: JobsConfig;
+}
+
+/**
+ * `all`: one process does everything (the default). `api`: authenticates, limits and
+ * hands captures to workers through the queue; starts no browser. `worker`: takes
+ * captures from the queue; serves only /status, /healthz and /metrics.
+ */
+export type Role = 'all' | 'api' | 'worker';
+
+/** The job queue (BullMQ on Redis) behind async jobs and the api/worker split. */
+export interface JobsConfig {
+  /** Seconds a finished job, its result and its webhook record are kept. */
+  resultTtlSeconds: number;
+  /** A running job whose worker stops renewing its lock this long is taken back (worker crash). */
+  lockMs: number;
+  /** Async jobs that may wait at once, cluster-wide; one more is refused with QUEUE_FULL. */
+  maxQueued: number;
 }
 
 /**
@@ -305,6 +325,26 @@ function readLimits(env: Env): LimitsConfig {
   };
 }
 
+const ROLES: readonly Role[] = ['all', 'api', 'worker'];
+
+/** PAGESHOT_ROLE; the api/worker split goes through Redis, so those roles need it. */
+function readRole(env: Env, redisUrl: string | undefined): Role {
+  const role = (env.PAGESHOT_ROLE?.trim() || 'all') as Role;
+  if (!ROLES.includes(role)) throw new ConfigError('PAGESHOT_ROLE', 'all, api or worker', role);
+  if (role !== 'all' && redisUrl === undefined) {
+    throw new ConfigError('PAGESHOT_ROLE', 'all, unless PAGESHOT_REDIS_URL names the Redis that api and worker nodes share', role);
+  }
+  return role;
+}
+
+function readJobs(env: Env): JobsConfig {
+  return {
+    resultTtlSeconds: readInt(env, 'PAGESHOT_JOB_RESULT_TTL', 86_400, 60, 31_536_000),
+    lockMs: readInt(env, 'PAGESHOT_JOB_LOCK_MS', 30_000, 1_000, 600_000),
+    maxQueued: readInt(env, 'PAGESHOT_JOB_MAX_QUEUE', 10_000, 1, 10_000_000),
+  };
+}
+
 function readCache(env: Env, redisUrl: string | undefined): CacheConfig {
   const maxTtlSeconds = readInt(env, 'PAGESHOT_CACHE_MAX_TTL', 86_400, 0, 31_536_000);
   return {
@@ -464,6 +504,8 @@ export function loadConfig(env: Env = process.env): Config {
     cache: readCache(env, rateLimits.redisUrl),
     metricsToken: env.PAGESHOT_METRICS_TOKEN || undefined,
     http: readHttpTimeouts(env),
+    role: readRole(env, rateLimits.redisUrl),
+    jobs: readJobs(env),
   };
 }
 

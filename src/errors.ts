@@ -59,6 +59,20 @@ export const ERROR_CODES = {
   PDF_TOO_LARGE: 422,
   /** `blockAds` / `blockTrackers` on a server without that filter list (not the request's fault, and not passing). */
   FILTER_LISTS_UNAVAILABLE: 501,
+  /** Async jobs need the Redis the queue lives in (PAGESHOT_REDIS_URL), or it is unreachable. */
+  JOBS_UNAVAILABLE: 503,
+  /** No such job, or it belongs to another key (never told apart). */
+  JOB_NOT_FOUND: 404,
+  /** The job is still queued or running: its result is not there yet. */
+  JOB_NOT_READY: 409,
+  /** The job failed: it has no result (its error is on the job). */
+  JOB_FAILED: 409,
+  /** The job's result was kept for PAGESHOT_JOB_RESULT_TTL and is gone. */
+  JOB_RESULT_EXPIRED: 410,
+  /** `webhookUrl` was given but the key has no webhook signing secret yet. */
+  WEBHOOK_SECRET_MISSING: 400,
+  /** The worker running the capture stopped (crashed, killed) twice; the capture was given up. */
+  WORKER_LOST: 503,
 } as const;
 
 /** A stable, machine-readable error code. */

@@ -31,11 +31,19 @@ import { screenshotRoutes, type ScreenshotRouteDeps } from './routes/screenshot.
 import { pdfRoutes } from './routes/pdf.js';
 import { statusRoutes, type StatusRouteDeps } from './routes/status.js';
 import type { AuditStore } from './store/audit-store.js';
+import type { Metrics } from './metrics.js';
+import type { NetworkPolicy } from './netguard/network-policy.js';
+import type { WebhookSecretStore } from './store/webhook-secret-store.js';
+import { jobRoutes, webhookSecretRoutes } from './routes/jobs.js';
+import { healthRoutes } from './routes/health.js';
 
 /** Everything the HTTP layer is given; it holds no business logic of its own. */
 export interface ServerDeps extends ScreenshotRouteDeps, StatusRouteDeps {
   config: Config;
   logger: Logger;
+  metrics: Metrics;
+  networkPolicy: NetworkPolicy;
+  webhookSecrets: WebhookSecretStore;
   authenticator: Authenticator;
   keyService: KeyService;
   audit: AuditStore;
@@ -129,15 +137,20 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   // Usage before limits: a request the limits refuse is still counted (as rejected).
   registerUsageAccounting(app, { recorder: deps.usageRecorder, backend: deps.limitBackend });
   registerLimits(app, { config: config.rateLimits, backend: deps.limitBackend, slots: deps.slots, metrics: deps.metrics });
+  statusRoutes(app, deps);
+  healthRoutes(app);
+  metricsRoutes(app, deps);
+  // A worker node serves no public API: only what operators and orchestrators read above.
+  if (config.role === 'worker') return app;
   screenshotRoutes(app, deps);
   pdfRoutes(app, deps);
-  statusRoutes(app, deps);
+  jobRoutes(app, deps);
+  webhookSecretRoutes(app, deps.webhookSecrets);
   keyRoutes(app, deps.keyService);
   meRoutes(app);
   deviceRoutes(app);
   auditRoutes(app, deps.audit);
   usageRoutes(app, { store: deps.usageStore, recorder: deps.usageRecorder, keys: deps.keyService });
-  metricsRoutes(app, deps);
   consoleRoutes(app);
   return app;
 }

@@ -6,7 +6,7 @@ import type { Metrics } from '../metrics.js';
 import type { NetworkPolicy } from '../netguard/network-policy.js';
 import { assertTargetAllowed, assertTargetRulesAllowed } from '../netguard/target-policy.js';
 import type { CaptureEngine, CaptureResult } from './engine.js';
-import type { CaptureOptions } from './options.js';
+import type { CaptureOptions, CaptureRequest } from './options.js';
 
 /** How one render ended, shared by every request that waited for it; never a rejection. */
 export type RenderOutcome =
@@ -32,12 +32,38 @@ export type StartedCapture =
       plan: CachePlan | undefined;
     };
 
+/** One capture to render: who for, the request as validated, and its options. */
+export interface RenderJob {
+  caller: CaptureCaller;
+  request: CaptureRequest;
+  options: CaptureOptions;
+  /** Where the result goes in the cache, when it is cached. */
+  plan: CachePlan | undefined;
+}
+
+/**
+ * What renders a capture the cache could not answer: this process's browser (`LocalRenderer`),
+ * or a worker node reached through the job queue (an api node's `QueuedRenderer`).
+ */
+export interface Renderer {
+  /** Throws when this server cannot serve `options` at all (a filter list it lacks). */
+  assertAvailable(options: CaptureOptions): void;
+  /** Renders, and stores the result in the cache when `plan` says so; never rejects. */
+  render(job: RenderJob, signal: AbortSignal): Promise<RenderOutcome>;
+}
+
 /** What the capture service works with. */
 export interface CaptureServiceDeps {
+  networkPolicy: NetworkPolicy;
+  resultCache: ResultCache<RenderOutcome>;
+  renderer: Renderer;
+}
+
+/** What the local renderer works with. */
+export interface LocalRendererDeps {
   admission: Admission;
   engine: CaptureEngine;
   metrics: Metrics;
-  networkPolicy: NetworkPolicy;
   resultCache: ResultCache<RenderOutcome>;
   /** The headers a cached result is sent again with (what describes the bytes), as the caller's protocol says them. */
   describeResult: (result: CaptureResult) => Record<string, string>;
@@ -56,11 +82,10 @@ function withinTimeout(outcome: Promise<RenderOutcome>, timeoutMs: number): Prom
 }
 
 /**
- * One capture from its options to its bytes, independent of HTTP: the target's rules,
- * the result cache, the target's DNS check, then a render — its own, or an identical one
- * already running (single flight) — through the fair queue and the engine, with its
- * metrics and the cache's new entry. The slot in the queue is given back in one place
- * (`render`'s finally), however the capture ends.
+ * One capture from its options to its bytes, independent of HTTP (the route, and a
+ * worker's jobs, call it): the target's rules, the result cache, the target's DNS check,
+ * then a render — its own, or an identical one already running (single flight) — by
+ * the renderer.
  */
 export class CaptureService {
   constructor(private readonly deps: CaptureServiceDeps) {}
@@ -70,8 +95,8 @@ export class CaptureService {
    * server cannot serve the options; otherwise answers from the cache or returns the
    * render to wait for. `signal` is the caller's own (its client going away).
    */
-  async start(caller: CaptureCaller, options: CaptureOptions, signal: AbortSignal): Promise<StartedCapture> {
-    const { networkPolicy, resultCache, engine } = this.deps;
+  async start(caller: CaptureCaller, request: CaptureRequest, options: CaptureOptions, signal: AbortSignal): Promise<StartedCapture> {
+    const { networkPolicy, resultCache, renderer } = this.deps;
     if (options.target.kind === 'url') assertTargetRulesAllowed(networkPolicy, options.target.url, caller.allowedHosts);
     else if (caller.allowedHosts.length > 0) {
       // Raw html could load anything: a key limited to some hosts may not send any.
@@ -81,25 +106,39 @@ export class CaptureService {
     const lookupStarted = performance.now();
     const entry = plan && (await resultCache.lookup(plan));
     if (entry) return { kind: 'hit', entry, plan, lookupMs: performance.now() - lookupStarted };
-    engine.assertAvailable(options);
+    renderer.assertAvailable(options);
     if (options.target.kind === 'url') await assertTargetAllowed(networkPolicy, options.target.url, caller.allowedHosts);
-    return { kind: 'render', plan, ...this.startRender(caller, options, plan, signal) };
+    return { kind: 'render', plan, ...this.startRender({ caller, request, options, plan }, signal) };
   }
 
   /**
    * A render for this capture: its own when the cache is bypassed or `fresh` is asked,
    * else the one running for the same key (single flight), started if there is none.
    */
-  private startRender(caller: CaptureCaller, options: CaptureOptions, plan: CachePlan | undefined, signal: AbortSignal) {
-    if (!plan || !plan.read) return { outcome: this.render(caller, options, plan, signal), leader: true };
-    const flight = this.deps.resultCache.flights.join(plan.key, signal, (flightSignal) => this.render(caller, options, plan, flightSignal));
+  private startRender(job: RenderJob, signal: AbortSignal) {
+    const { renderer, resultCache } = this.deps;
+    const { plan, options } = job;
+    if (!plan || !plan.read) return { outcome: renderer.render(job, signal), leader: true };
+    const flight = resultCache.flights.join(plan.key, signal, (flightSignal) => renderer.render(job, flightSignal));
     // `timeout` is not part of the cache key: one who joined a render started with a longer
     // deadline still gets an answer within its own.
     return { outcome: flight.leader ? flight.promise : withinTimeout(flight.promise, options.timeout), leader: flight.leader };
   }
+}
 
-  /** Waits for a slot (fair between callers), captures, stores the result when a plan says so. */
-  private async render(caller: CaptureCaller, options: CaptureOptions, plan: CachePlan | undefined, signal: AbortSignal): Promise<RenderOutcome> {
+/**
+ * Renders with this process's browser: waits for a slot in the fair queue, captures,
+ * gives the slot back in one place (a finally, however the capture ends), and stores
+ * the result in the cache when the plan says so.
+ */
+export class LocalRenderer implements Renderer {
+  constructor(private readonly deps: LocalRendererDeps) {}
+
+  assertAvailable(options: CaptureOptions): void {
+    this.deps.engine.assertAvailable(options);
+  }
+
+  async render({ caller, options, plan }: RenderJob, signal: AbortSignal): Promise<RenderOutcome> {
     const { admission, engine, metrics, resultCache, describeResult } = this.deps;
     let captureStarted: number | undefined;
     try {

@@ -14,6 +14,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The route runs a capture: the per-key `concurrent` cap applies to it. */
     capture?: boolean;
+    /** False for reads of what was already rendered (a job's state, its result): the rate limit applies, the daily quota of renders not. */
+    countsDaily?: boolean;
   }
   interface FastifyRequest {
     /** The rate-limit decision that admitted this request. */
@@ -139,8 +141,10 @@ export function registerLimits(
   app.addHook('onRequest', (request, reply, done) => {
     const principal = request.principal;
     if (!principal) return done();
-    const policy = policyFor(principal);
-    const wantsSlot = policy.concurrent > 0 && request.routeOptions.config.capture === true;
+    const routeConfig = request.routeOptions.config;
+    const keyPolicy = policyFor(principal);
+    const policy = routeConfig.countsDaily === false ? { ...keyPolicy, daily: 0 } : keyPolicy;
+    const wantsSlot = policy.concurrent > 0 && routeConfig.capture === true;
     const slot = wantsSlot ? slots.tryAcquire(principal.caller, policy.concurrent) : undefined;
     if (slot instanceof Promise) {
       awaitSlot(slot)

@@ -1,25 +1,19 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Admission } from '../admission/admission.js';
 import { entityTag, matchesIfNoneMatch, type CachePlan, type CacheStatus, type ResultCache } from '../cache/result-cache.js';
 import type { CachedResult } from '../cache/result-store.js';
-import type { CaptureEngine } from '../capture/engine.js';
 import { captureBodySchema, captureQuerySchema, toCaptureOptions, type CaptureRequest } from '../capture/options.js';
-import { CaptureService, type RenderOutcome } from '../capture/service.js';
+import type { CaptureService, RenderOutcome } from '../capture/service.js';
 import { ApiError } from '../errors.js';
-import type { Metrics } from '../metrics.js';
-import type { NetworkPolicy } from '../netguard/network-policy.js';
 import type { Config } from '../config.js';
-import { captureHeaders, describingHeaders } from './capture-headers.js';
+import { captureHeaders } from './capture-headers.js';
 
 /** What the screenshot route needs from the rest of the service. */
 export interface ScreenshotRouteDeps {
   config: Config;
-  admission: Admission;
-  engine: CaptureEngine;
-  metrics: Metrics;
-  networkPolicy: NetworkPolicy;
   /** Repeats answered from storage; identical captures running at once shared. */
   resultCache: ResultCache<RenderOutcome>;
+  /** Captures: rendered here, or by a worker node (api role). */
+  captureService: CaptureService;
 }
 
 /**
@@ -57,8 +51,7 @@ interface Answer {
  * identical capture already running), answer with the output's bytes and headers.
  */
 export function captureHandler(deps: ScreenshotRouteDeps) {
-  const { config, resultCache } = deps;
-  const service = new CaptureService({ ...deps, describeResult: describingHeaders });
+  const { config, resultCache, captureService: service } = deps;
 
   async function handle(request: FastifyRequest, reply: FastifyReply, input: CaptureRequest) {
     const clientGone = new AbortController();
@@ -66,7 +59,7 @@ export function captureHandler(deps: ScreenshotRouteDeps) {
       if (!reply.raw.writableFinished) clientGone.abort();
     });
     const options = toCaptureOptions(input, config.limits);
-    const started = await service.start(request.principal!, options, clientGone.signal);
+    const started = await service.start(request.principal!, input, options, clientGone.signal);
     if (started.kind === 'hit') {
       const { entry, plan, lookupMs } = started;
       request.captureStats = { renderMs: 0, bytes: entry.body.length, cached: true };

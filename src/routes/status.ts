@@ -4,15 +4,26 @@ import { formatPercent, type Admission } from '../admission/admission.js';
 import type { BrowserManager } from '../capture/browser.js';
 import { chromiumMemory, type ProcessMemory } from '../capture/process-memory.js';
 import type { WarmPool } from '../capture/warm-pool.js';
+import type { Config } from '../config.js';
+import type { CaptureQueue, QueueFigures } from '../jobs/queue.js';
 import { VERSION } from '../version.js';
 
 /** What the status route reads. */
 export interface StatusRouteDeps {
+  config: Config;
   admission: Admission;
-  browsers: BrowserManager;
-  pool: WarmPool;
+  /** This node's browser and pool; undefined on an api node, which has none. */
+  capture: { browsers: BrowserManager; pool: WarmPool } | undefined;
+  /** The cluster's job queue, when there is Redis. */
+  queue: CaptureQueue | undefined;
   cpuUsage: () => number;
   startedAt: number;
+}
+
+/** The queue's cluster-wide figures, or null while Redis cannot say. */
+async function clusterFigures(queue: CaptureQueue | undefined): Promise<QueueFigures | null> {
+  if (!queue) return null;
+  return queue.figures().catch(() => null);
 }
 
 const MB = 1024 * 1024;
@@ -48,16 +59,33 @@ function poolMemory(memory: ProcessMemory | null): { memoryPssMb?: number; memor
 
 /**
  * `GET /status`: whether the service would take more work right now, and why not.
- * `status` is "busy" exactly when a request that had to wait would be refused.
+ * `status` is "busy" exactly when a request that had to wait would be refused: by this
+ * node's queue, or on an api node by the cluster's (as many synchronous captures
+ * waiting as PAGESHOT_MAX_QUEUE allows). `cluster` holds the queue's figures across
+ * every node when there is Redis; an api node's `queue` is made of them, and its
+ * `browser` and `pool` are null.
  */
 export function statusRoutes(app: FastifyInstance, deps: StatusRouteDeps): void {
   const browserMemory = memoryReader();
   app.get('/status', async (_request, reply) => {
-    const { admission, browsers, pool } = deps;
+    const { admission, capture, config } = deps;
+    const cluster = await clusterFigures(deps.queue);
+    const queue = capture
+      ? admission.stats()
+      : {
+          activeRequests: cluster?.running ?? 0,
+          queuedRequests: cluster?.waitingSync ?? 0,
+          // Assumes every worker captures as many at once as this node is configured to.
+          maxConcurrency: (cluster?.workers ?? 0) * config.maxConcurrency,
+          maxQueue: config.maxQueue,
+          queueTimeoutMs: config.queueTimeoutMs,
+        };
+    const busy = capture ? admission.isBusy() : cluster === null || cluster.waitingSync >= config.maxQueue || cluster.workers === 0;
     reply.header('cache-control', 'no-store');
     return {
-      status: admission.isBusy() ? 'busy' : 'running',
+      status: busy ? 'busy' : 'running',
       version: VERSION,
+      role: config.role,
       uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000),
       system: {
         cpuUsage: formatPercent(deps.cpuUsage()),
@@ -69,16 +97,21 @@ export function statusRoutes(app: FastifyInstance, deps: StatusRouteDeps): void 
           systemTotalMb: Math.round(os.totalmem() / MB),
         },
       },
-      queue: { ...admission.stats(), refusals: admission.refusals },
-      browser: {
-        state: browsers.state,
-        version: browsers.version ?? null,
-        capturesServed: browsers.capturesServed,
-        restarts: browsers.crashes + browsers.recycles,
-        crashes: browsers.crashes,
-        sandbox: browsers.sandboxed === undefined ? null : browsers.sandboxed ? 'on' : 'off',
-      },
-      pool: { ...pool.stats(), ...poolMemory(browserMemory()) },
+      queue: { ...queue, refusals: admission.refusals },
+      browser: capture ? browserStatus(capture.browsers) : null,
+      pool: capture ? { ...capture.pool.stats(), ...poolMemory(browserMemory()) } : null,
+      ...(deps.queue ? { cluster } : {}),
     };
   });
+}
+
+function browserStatus(browsers: BrowserManager) {
+  return {
+    state: browsers.state,
+    version: browsers.version ?? null,
+    capturesServed: browsers.capturesServed,
+    restarts: browsers.crashes + browsers.recycles,
+    crashes: browsers.crashes,
+    sandbox: browsers.sandboxed === undefined ? null : browsers.sandboxed ? 'on' : 'off',
+  };
 }

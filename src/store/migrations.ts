@@ -146,6 +146,23 @@ const addUsageCacheHits: Migration = {
   },
 };
 
+const createWebhookSecrets: Migration = {
+  async up(db: Kysely<any>) {
+    // One signing secret per owner (a key's caller identity). Kept as written: signing
+    // needs the secret itself, so it cannot be hashed like a key; it is shown once.
+    await db.schema
+      .createTable('webhook_secrets')
+      .addColumn('owner', 'text', (col) => col.primaryKey())
+      .addColumn('secret', 'text', (col) => col.notNull())
+      .addColumn('hint', 'text', (col) => col.notNull())
+      .addColumn('created_at', 'text', (col) => col.notNull())
+      .execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.dropTable('webhook_secrets').execute();
+  },
+};
+
 /**
  * PageShot's migrations, in the form Kysely's Migrator asks for. Names sort in the
  * order the migrations run.
@@ -159,6 +176,7 @@ export const migrationProvider: MigrationProvider = {
       '0004_api_keys_replaced_by': addReplacedBy,
       '0005_audit_events_type_index': indexAuditEventsByType,
       '0006_usage_cache_hits': addUsageCacheHits,
+      '0007_webhook_secrets': createWebhookSecrets,
     };
   },
 };

@@ -145,6 +145,7 @@ export interface Database {
   audit_events: AuditEventsTable;
   usage_daily: UsageDailyTable;
   usage_rejections: UsageRejectionsTable;
+  webhook_secrets: WebhookSecretsTable;
 }
 
 /** A row of `usage_daily`. bigint columns come back from pg as strings: convert with Number(). */
@@ -202,4 +203,14 @@ export function addUsage(into: UsageCounts, from: UsageCounts): void {
   into.bytesSent += from.bytesSent;
   into.cacheHits += from.cacheHits;
   for (const [reason, count] of Object.entries(from.rejectedBy)) into.rejectedBy[reason] = (into.rejectedBy[reason] ?? 0) + count;
+}
+
+/** A webhook signing secret: at most one per owner (a principal's `caller`). */
+export interface WebhookSecretsTable {
+  owner: string;
+  /** `whsec_…`, as given to the owner once. */
+  secret: string;
+  /** `whsec_…` and its last four characters, to tell secrets apart. */
+  hint: string;
+  created_at: string;
 }

@@ -31,6 +31,7 @@ export const REFUNDED_CODES: ReadonlySet<ErrorCode> = new Set([
   'SERVER_BUSY',
   'SHUTTING_DOWN',
   'FILTER_LISTS_UNAVAILABLE',
+  'WORKER_LOST',
 ]);
 
 /** Codes that stop a request before any capture: counted as "rejected" with their reason. */

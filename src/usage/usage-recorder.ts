@@ -51,8 +51,11 @@ export class UsageRecorder {
     this.timer.unref();
   }
 
-  /** Counts one request of `subject`. */
-  record(subject: string, outcome: UsageOutcome): void {
+  /**
+   * Counts one request of `subject` and how it ended. `countRequest: false` counts only
+   * the outcome: an async job's request was counted when it was submitted.
+   */
+  record(subject: string, outcome: UsageOutcome, { countRequest = true }: { countRequest?: boolean } = {}): void {
     const day = utcDay(this.now());
     const slot = `${subject}\n${day}`;
     let delta = this.pending.get(slot);
@@ -60,7 +63,7 @@ export class UsageRecorder {
       delta = emptyDelta(subject, day);
       this.pending.set(slot, delta);
     }
-    delta.requests++;
+    if (countRequest) delta.requests++;
     if (outcome.kind === 'succeeded') {
       delta.succeeded++;
       delta.renderMs += outcome.renderMs;

@@ -1,0 +1,249 @@
+import { Queue, QueueEvents, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { JobsConfig } from '../config.js';
+import { closeWithin, outageLogger } from './bounded-close.js';
+import type { CaptureJobData, CaptureJobReturn, JobKind, JobSnapshot, WebhookRecord } from './job-model.js';
+
+/** BullMQ's key prefix: every queue key starts `pageshot:`. */
+export const QUEUE_PREFIX = 'pageshot';
+export const CAPTURE_QUEUE = 'captures';
+export const WEBHOOK_QUEUE = 'webhooks';
+
+/** Per kind and per owner: how many jobs wait (a hash; approximate, see `add`). */
+const WAITING_KEY = `${QUEUE_PREFIX}:waiting`;
+/** The waiting counts heal by expiring when nothing was queued for an hour. */
+const WAITING_TTL_SECONDS = 3600;
+/** Async jobs queue behind every synchronous capture: a caller holds a connection open for those. */
+const ASYNC_PRIORITY_BASE = 1000;
+/** BullMQ's largest priority. */
+const MAX_PRIORITY = 2_097_152;
+/** How long closing waits for Redis before dropping the connections. */
+const CLOSE_GRACE_MS = 2_000;
+/** How often a waiting caller asks for its job's state, should an event be lost. */
+const POLL_MS = 1000;
+
+/**
+ * Where a finished capture's bytes are kept until its job expires. Redis by default; an
+ * S3-compatible store fits the same three calls (put with an expiry, get, delete).
+ */
+export interface JobResultStore {
+  put(id: string, body: Buffer, ttlSeconds: number): Promise<void>;
+  get(id: string): Promise<Buffer | undefined>;
+  delete(id: string): Promise<void>;
+}
+
+/** Results in Redis, one key per job with the job's lifetime. */
+export class RedisJobResultStore implements JobResultStore {
+  constructor(private readonly redis: Redis) {}
+
+  private key(id: string): string {
+    return `${QUEUE_PREFIX}:job-result:${id}`;
+  }
+
+  async put(id: string, body: Buffer, ttlSeconds: number): Promise<void> {
+    await this.redis.set(this.key(id), body, 'EX', ttlSeconds);
+  }
+
+  async get(id: string): Promise<Buffer | undefined> {
+    return (await this.redis.getBuffer(this.key(id))) ?? undefined;
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.redis.del(this.key(id));
+  }
+}
+
+/** Cluster-wide figures of the capture queue, for /status. */
+export interface QueueFigures {
+  /** Jobs waiting for a worker (async and synchronous). */
+  waiting: number;
+  /** Synchronous captures waiting (callers holding a connection). */
+  waitingSync: number;
+  /** Jobs a worker is running now. */
+  running: number;
+  /** Workers connected to the queue. */
+  workers: number;
+}
+
+/**
+ * The capture queue on Redis (BullMQ), as api and worker nodes share it: adding jobs in
+ * an order fair between callers, reading them, waiting for one to finish, and what
+ * travels beside a job (its result's bytes, its webhook's record).
+ *
+ * Fairness: BullMQ serves lower priorities first, in order within one priority. A job's
+ * priority is how many jobs its owner already has waiting, so each caller's first
+ * waiting job goes before anyone's second: round robin between callers, across nodes.
+ * The counts live in one Redis hash, kept up to date when a job is added, taken by a
+ * worker or taken back; they are approximate (a crash between two steps leaves one off
+ * until the hash expires), and an approximate count only reorders, never loses, a job.
+ */
+export class CaptureQueue {
+  readonly queue: Queue<CaptureJobData, CaptureJobReturn>;
+  /** Counts, results and webhook records: commands that must fail fast when Redis is gone. */
+  readonly redis: Redis;
+  readonly results: JobResultStore;
+  private events: QueueEvents | undefined;
+  private readonly waiters = new Map<string, Set<() => void>>();
+
+  constructor(
+    readonly redisUrl: string,
+    readonly config: JobsConfig,
+    private readonly logger: Logger,
+  ) {
+    // No offline queue: while Redis is away, an add fails at once (503) instead of hanging a request.
+    this.redis = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
+    const outage = outageLogger((error) => this.logger.warn({ err: error }, 'the job queue cannot reach Redis; job routes answer 503 until it can'));
+    this.redis.on('error', outage.error);
+    this.redis.on('ready', outage.recovered);
+    this.queue = new Queue(CAPTURE_QUEUE, { connection: this.redis, prefix: QUEUE_PREFIX });
+    this.queue.on('error', () => undefined); // the connection's own listener above reports it
+    this.results = new RedisJobResultStore(this.redis);
+  }
+
+  /**
+   * Resolves once Redis answers, or after `withinMs` (then false): a node starts either
+   * way, and job routes answer 503 until Redis is there.
+   */
+  async ready(withinMs = 5_000): Promise<boolean> {
+    if (this.redis.status === 'ready') return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), withinMs)));
+    const connected = new Promise<true>((resolve) => this.redis.once('ready', () => resolve(true)));
+    return Promise.race([connected, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * Adds a capture job under `id`. Finished jobs, and what travels beside them, are kept
+   * for PAGESHOT_JOB_RESULT_TTL seconds.
+   */
+  async add(id: string, data: CaptureJobData): Promise<void> {
+    const owner = `${data.kind}:${data.owner}`;
+    const counted = await this.redis
+      .multi()
+      .hincrby(WAITING_KEY, owner, 1)
+      .hincrby(WAITING_KEY, data.kind, 1)
+      .expire(WAITING_KEY, WAITING_TTL_SECONDS)
+      .exec();
+    const ahead = Math.max(1, Number(counted?.[0]?.[1] ?? 1));
+    const priority = Math.min(MAX_PRIORITY, (data.kind === 'async' ? ASYNC_PRIORITY_BASE : 0) + ahead);
+    const age = this.config.resultTtlSeconds;
+    try {
+      await this.queue.add(data.kind, data, { jobId: id, priority, removeOnComplete: { age }, removeOnFail: { age }, attempts: 1 });
+    } catch (error) {
+      await this.leftWaiting(data).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** One job of `data`'s owner no longer waits (a worker took it, or it was taken back). */
+  async leftWaiting(data: Pick<CaptureJobData, 'kind' | 'owner'>): Promise<void> {
+    await this.redis.multi().hincrby(WAITING_KEY, `${data.kind}:${data.owner}`, -1).hincrby(WAITING_KEY, data.kind, -1).exec();
+  }
+
+  /** Jobs of `kind` waiting, cluster-wide (approximate, see the class). */
+  async waitingOf(kind: JobKind): Promise<number> {
+    return Math.max(0, Number((await this.redis.hget(WAITING_KEY, kind)) ?? 0));
+  }
+
+  /** Takes a job out of the queue if no worker has it yet; true when it was removed. */
+  async takeBack(id: string, data: CaptureJobData): Promise<boolean> {
+    const removed = (await this.queue.remove(id)) === 1;
+    if (removed) await this.leftWaiting(data).catch(() => undefined);
+    return removed;
+  }
+
+  /** The job as the API shows it, or undefined when there is none (or it expired). */
+  async snapshot(id: string): Promise<JobSnapshot | undefined> {
+    const job = (await this.queue.getJob(id)) as Job<CaptureJobData, CaptureJobReturn> | undefined;
+    if (!job) return undefined;
+    const state = await job.getState();
+    return {
+      id,
+      data: job.data,
+      state,
+      returnvalue: job.returnvalue,
+      processedOn: job.processedOn,
+      finishedOn: job.finishedOn,
+      attemptsStarted: job.attemptsStarted,
+    };
+  }
+
+  /**
+   * Resolves with the job once it has finished (completed or failed), or undefined when
+   * `signal` fires or `waitMs` passes first. Listens to the queue's events and, should
+   * one be lost, asks every second.
+   */
+  async finished(id: string, signal: AbortSignal, waitMs: number): Promise<JobSnapshot | undefined> {
+    await this.listen();
+    const deadline = Date.now() + waitMs;
+    while (!signal.aborted && Date.now() < deadline) {
+      const snapshot = await this.snapshot(id);
+      if (!snapshot || snapshot.state === 'completed' || snapshot.state === 'failed') return snapshot;
+      await this.nextEvent(id, signal, Math.min(POLL_MS, deadline - Date.now()));
+    }
+    return undefined;
+  }
+
+  /** Waits until `id` finishes, `signal` fires or `ms` pass, whichever is first. */
+  private nextEvent(id: string, signal: AbortSignal, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      let waiting = this.waiters.get(id);
+      if (!waiting) this.waiters.set(id, (waiting = new Set()));
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        waiting.delete(done);
+        if (waiting.size === 0) this.waiters.delete(id);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(1, ms));
+      signal.addEventListener('abort', done, { once: true });
+      waiting.add(done);
+    });
+  }
+
+  /** Starts listening to the queue's finished events (once). */
+  private async listen(): Promise<void> {
+    if (this.events) return;
+    this.events = new QueueEvents(CAPTURE_QUEUE, { connection: { url: this.redisUrl }, prefix: QUEUE_PREFIX });
+    this.events.on('error', () => undefined); // polling covers lost events; the queue's connection reports outages
+    const wake = ({ jobId }: { jobId: string }) => {
+      for (const done of [...(this.waiters.get(jobId) ?? [])]) done();
+    };
+    this.events.on('completed', wake);
+    this.events.on('failed', wake);
+    await this.events.waitUntilReady();
+  }
+
+  /** The webhook record kept beside job `id` (for as long as the job). */
+  async webhookRecord(id: string): Promise<WebhookRecord | undefined> {
+    const raw = await this.redis.get(`${QUEUE_PREFIX}:job-webhook:${id}`);
+    return raw ? (JSON.parse(raw) as WebhookRecord) : undefined;
+  }
+
+  async setWebhookRecord(id: string, record: WebhookRecord): Promise<void> {
+    await this.redis.set(`${QUEUE_PREFIX}:job-webhook:${id}`, JSON.stringify(record), 'EX', this.config.resultTtlSeconds);
+  }
+
+  /** Cluster-wide figures for /status. */
+  async figures(): Promise<QueueFigures> {
+    const [counts, waitingSync, workers] = await Promise.all([
+      this.queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active'),
+      this.waitingOf('sync'),
+      this.queue.getWorkersCount(),
+    ]);
+    return {
+      waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0),
+      waitingSync,
+      running: counts.active ?? 0,
+      workers,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.events) await closeWithin(this.events, CLOSE_GRACE_MS);
+    await closeWithin(this.queue, CLOSE_GRACE_MS);
+    this.redis.disconnect();
+  }
+}
