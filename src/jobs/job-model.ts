@@ -143,7 +143,9 @@ export function jobView(job: JobSnapshot, webhook: WebhookRecord | undefined): J
     createdAt: new Date(job.data.submittedAt).toISOString(),
     startedAt: iso(job.processedOn),
     finishedAt: finished ? iso(job.finishedOn) : null,
-    attempts: job.attemptsStarted,
+    // A job failed by the queue was lost by its worker twice; BullMQ fails it when a third
+    // worker takes it (without running it), which it counts as one more start.
+    attempts: job.state === 'failed' ? Math.max(1, job.attemptsStarted - 1) : job.attemptsStarted,
     metadata: job.data.metadata ?? null,
     result:
       outcome?.ok === true

@@ -161,7 +161,8 @@ export function jobRoutes(app: FastifyInstance, deps: JobRouteDeps): void {
 
 /**
  * The caller's webhook signing secret: `POST /v1/me/webhook-secret` creates (or replaces)
- * it and shows it this once; `GET` shows its hint; `DELETE` removes it.
+ * it and shows it this once; `GET` answers `{webhookSecret: {hint, createdAt} | null}`;
+ * `DELETE` removes it (204 whether there was one or not).
  */
 export function webhookSecretRoutes(app: FastifyInstance, secrets: WebhookSecretStore): void {
   const scoped = { config: { scope: 'screenshot' as const } };
@@ -169,13 +170,10 @@ export function webhookSecretRoutes(app: FastifyInstance, secrets: WebhookSecret
     reply.code(201).header('cache-control', 'no-store');
     return secrets.create(request.principal!.caller);
   });
-  app.get('/v1/me/webhook-secret', scoped, async (request) => {
-    const info = await secrets.infoOf(request.principal!.caller);
-    if (!info) throw new ApiError('NOT_FOUND', 'This key has no webhook signing secret.');
-    return info;
-  });
+  app.get('/v1/me/webhook-secret', scoped, async (request) => ({ webhookSecret: await secrets.infoOf(request.principal!.caller) }));
+  // Idempotent: deleting a secret that is not there (or no longer, after a retry) is done too.
   app.delete('/v1/me/webhook-secret', scoped, async (request, reply) => {
-    if (!(await secrets.delete(request.principal!.caller))) throw new ApiError('NOT_FOUND', 'This key has no webhook signing secret.');
+    await secrets.delete(request.principal!.caller);
     return reply.code(204).send();
   });
 }
