@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startFixtureSite, type FixtureSite } from './helpers/fixture-site.js';
 import { startPageShot, type TestServer } from './helpers/harness.js';
+import { noRedisServer, startPrivateRedis, type PrivateRedis } from './helpers/redis-server.js';
 import { AUTH_ENV, ROOT_KEY } from './helpers/keys.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -36,6 +37,7 @@ function runUnittest(env: Record<string, string>): Promise<{ code: number | null
 describe('Python client against a real PageShot', () => {
   let site: FixtureSite;
   let server: TestServer;
+  let redis: PrivateRedis | undefined;
   const gates: http.ServerResponse[] = [];
 
   before(async () => {
@@ -65,12 +67,16 @@ describe('Python client against a real PageShot', () => {
     });
     // One capture slot and no queue (503 QUEUE_FULL while one runs), with a calm CPU
     // reading so a busy test machine does not turn that into SERVER_BUSY.
-    server = await startPageShot({ ...AUTH_ENV, PAGESHOT_MAX_CONCURRENCY: '1', PAGESHOT_MAX_QUEUE: '0' }, { cpuUsage: () => 10 });
+    // With Redis, for async jobs (their tests skip themselves on a server without it).
+    redis = noRedisServer ? undefined : await startPrivateRedis();
+    const jobs: Record<string, string> = redis ? { PAGESHOT_REDIS_URL: redis.url } : {};
+    server = await startPageShot({ ...AUTH_ENV, ...jobs, PAGESHOT_MAX_CONCURRENCY: '1', PAGESHOT_MAX_QUEUE: '0' }, { cpuUsage: () => 10 });
   });
   after(async () => {
     for (const held of gates.splice(0)) held.end();
     await server.stop();
     await site.close();
+    await redis?.kill();
   });
 
   it('passes its unittest suite: success, capture options and answer headers, PDF, devices, result cache (cache_ttl, HIT/MISS, ETag, Age, 304), 401/403 without retries, busy and 429 retried per Retry-After, caps, cancel, no key in errors', { skip: pythonMissing() }, async (t) => {

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import type http from 'node:http';
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import util from 'node:util';
 import * as sdk from '../clients/typescript/src/index.js';
@@ -8,6 +10,7 @@ import {
   ApiError,
   AuthenticationError,
   CaptureError,
+  ConflictError,
   ConnectionError,
   NotFoundError,
   PageShot,
@@ -17,6 +20,8 @@ import {
   ServerBusyError,
   TimeoutError,
   ValidationError,
+  verifyWebhook,
+  WebhookVerificationError,
   type PageShotOptions,
   type RetryEvent,
 } from '../clients/typescript/src/index.js';
@@ -27,6 +32,7 @@ import type { RemoteSdk } from '../src/cli-remote.js';
 import { startFixtureSite, type FixtureSite } from './helpers/fixture-site.js';
 import { decodeImage, startPageShot, type TestServer } from './helpers/harness.js';
 import { AUTH_ENV, bearer, createKey, ROOT_KEY } from './helpers/keys.js';
+import { noRedisServer, startPrivateRedis, type PrivateRedis } from './helpers/redis-server.js';
 
 // The CLI loads the SDK at run time; this line makes the compiler hold the SDK to the shape the CLI expects.
 const _sdkFitsTheCli: RemoteSdk = sdk;
@@ -501,5 +507,137 @@ describe('TypeScript client against a real PageShot', () => {
       for (const text of texts) for (const secret of secrets) assert.equal(text.includes(secret), false, `a key shows in: ${text.slice(0, 200)}`);
     }
     assert.ok(seenErrors.some((error) => error instanceof ApiError && error.requestId), 'the errors checked include server answers');
+  });
+});
+
+describe('TypeScript client: async jobs and webhooks against a real PageShot', { skip: noRedisServer }, () => {
+  let redis: PrivateRedis;
+  let site: FixtureSite;
+  let server: TestServer;
+  /** A client of a key of its own, and one of another key. */
+  let mine: PageShot;
+  let theirs: PageShot;
+
+  before(async () => {
+    redis = await startPrivateRedis();
+    site = await startFixtureSite();
+    server = await startPageShot({ ...AUTH_ENV, PAGESHOT_REDIS_URL: redis.url });
+    const key = (await createKey(server, { name: 'jobs', scopes: ['screenshot'] })).key;
+    const other = (await createKey(server, { name: 'someone else', scopes: ['screenshot'] })).key;
+    secrets.add(key).add(other);
+    mine = new PageShot({ apiKey: key, baseUrl: server.url, retryBaseDelayMs: 50 });
+    theirs = new PageShot({ apiKey: other, baseUrl: server.url, retryBaseDelayMs: 50 });
+  });
+  after(async () => {
+    await server.stop();
+    await site.close();
+    await redis.kill();
+  });
+
+  it('submit → wait → result: the image asked for, the metadata given back, and an ETag that answers 304', async () => {
+    const metadata = { order: 42, nested: { ok: true, text: 'ünïcode' } };
+    const submitted = await mine.submit({ url: `${site.url}/`, width: 400, height: 300, metadata });
+    assert.match(submitted.id, /^job_/);
+    assert.equal(submitted.status, 'queued');
+    assert.equal(submitted.statusUrl, `/v1/jobs/${submitted.id}`);
+    assert.equal(submitted.resultUrl, `/v1/jobs/${submitted.id}/result`);
+
+    const job = await mine.wait(submitted.id, { timeoutMs: 30_000, pollIntervalMs: 100 });
+    assert.equal(job.status, 'succeeded', util.inspect(job.error));
+    assert.deepEqual(job.metadata, metadata);
+    assert.equal(job.error, null);
+    assert.ok(job.result, 'a succeeded job describes its result');
+    assert.ok(job.startedAt && job.finishedAt);
+
+    const shot = await mine.result(submitted.id);
+    assert.equal(shot.contentType, 'image/png');
+    assert.equal(shot.image.length, job.result.bytes);
+    assert.equal(shot.etag, job.result.etag);
+    const image = await decodeImage(Buffer.from(shot.image));
+    assert.deepEqual([image.format, image.width, image.height], ['png', 400, 300]);
+
+    const again = await mine.result(submitted.id, { ifNoneMatch: shot.etag });
+    assert.equal(again.notModified, true);
+    assert.equal(again.image.length, 0);
+  });
+
+  it('result() of an unfinished job is ConflictError JOB_NOT_READY with retryAfter, sent once; wait() then sees it finish', async () => {
+    const { id } = await mine.submit({ url: `${site.url}/slow?ms=1500` });
+    const early = await failure(mine.result(id), ConflictError);
+    assert.equal(early.code, 'JOB_NOT_READY');
+    assert.equal(early.retryAfter, 1);
+    assert.equal(early.attempts, 1, 'a 409 is not retried');
+    assert.equal((await mine.wait(id, { timeoutMs: 30_000, pollIntervalMs: 100 })).status, 'succeeded');
+    assert.equal((await mine.result(id)).contentType, 'image/png');
+  });
+
+  it('a failed job: wait() returns it with its error, result() is ConflictError JOB_FAILED with jobError', async () => {
+    const { id } = await mine.submit({ html: '<!doctype html><body style="background:#fff"></body>', failOnBlank: true });
+    const job = await mine.wait(id, { timeoutMs: 30_000, pollIntervalMs: 100 });
+    assert.equal(job.status, 'failed');
+    assert.equal(job.error?.code, 'BLANK_PAGE');
+    assert.equal(job.result, null);
+    const error = await failure(mine.result(id), ConflictError);
+    assert.equal(error.code, 'JOB_FAILED');
+    assert.equal(error.jobError, 'BLANK_PAGE');
+  });
+
+  it("another key's job is NotFoundError JOB_NOT_FOUND (never 403) for job(), wait() and result(), like an unknown id", async () => {
+    const { id } = await mine.submit({ html: '<h1>mine</h1>' });
+    const unknown = `job_${'A'.repeat(22)}`; // well-formed (a malformed id is a 400 ValidationError)
+    const calls = [() => theirs.job(id), () => theirs.wait(id, { timeoutMs: 1000 }), () => theirs.result(id), () => mine.job(unknown), () => mine.result(unknown)];
+    for (const call of calls) {
+      const error = await failure(call(), NotFoundError);
+      assert.equal(error.status, 404);
+      assert.equal(error.code, 'JOB_NOT_FOUND');
+      assert.equal(error.attempts, 1);
+    }
+    assert.equal((await mine.wait(id, { timeoutMs: 30_000, pollIntervalMs: 100 })).status, 'succeeded', 'the owner still sees it');
+  });
+
+  it('webhooks: a webhookUrl needs a secret; the delivery verifies with verifyWebhook() and carries the job; deleting the secret refuses webhookUrl again', async () => {
+    const received: Array<{ headers: http.IncomingHttpHeaders; body: Buffer }> = [];
+    const receiver = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        received.push({ headers: req.headers, body: Buffer.concat(chunks) });
+        res.writeHead(204).end();
+      });
+    });
+    receiver.listen(0, '127.0.0.1');
+    await once(receiver, 'listening');
+    const webhookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    try {
+      assert.equal(await mine.webhookSecret(), null, 'a new key has no secret');
+      await mine.deleteWebhookSecret(); // deleting none is done too
+      const missing = await failure(mine.submit({ html: '<h1>hook</h1>', webhookUrl }), ValidationError);
+      assert.equal(missing.code, 'WEBHOOK_SECRET_MISSING');
+
+      const created = await mine.createWebhookSecret();
+      secrets.add(created.secret);
+      assert.match(created.secret, /^whsec_[A-Za-z0-9+/]+=*$/);
+      assert.equal((await mine.webhookSecret())?.hint, created.hint);
+
+      const { id } = await mine.submit({ html: '<h1>hook</h1>', webhookUrl, metadata: { order: 7 } });
+      await mine.wait(id, { timeoutMs: 30_000, pollIntervalMs: 100 });
+      for (let i = 0; i < 100 && received.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(received.length, 1, 'one delivery');
+      const delivery = received[0]!;
+      const event = await verifyWebhook(created.secret, delivery.headers, delivery.body);
+      assert.equal(event.type, 'job.succeeded');
+      assert.equal(event.data.id, id);
+      assert.deepEqual(event.data.metadata, { order: 7 });
+      const otherSecret = (await theirs.createWebhookSecret()).secret;
+      secrets.add(otherSecret);
+      await assert.rejects(verifyWebhook(otherSecret, delivery.headers, delivery.body), WebhookVerificationError);
+
+      await mine.deleteWebhookSecret();
+      assert.equal(await mine.webhookSecret(), null);
+      assert.equal((await failure(mine.submit({ html: '<h1>hook</h1>', webhookUrl }), ValidationError)).code, 'WEBHOOK_SECRET_MISSING');
+    } finally {
+      receiver.closeAllConnections();
+      receiver.close();
+    }
   });
 });

@@ -19,15 +19,19 @@ from .errors import (
     CancelledError,
     CaptureError,
     ConflictError,
+    GoneError,
     NotFoundError,
     PageShotError,
     PermissionDeniedError,
     RateLimitError,
     ServerBusyError,
     ValidationError,
+    WebhookVerificationError,
 )
+from .models import Job, SubmittedJob, WebhookEvent, WebhookSecret
 from .rate_limit import RateLimit, RateLimitPolicy
 from .retry import RetryEvent
+from .webhooks import verify_webhook
 
 #: Version of this client.
 __version__ = "0.1.0"
@@ -40,6 +44,8 @@ __all__ = [
     "CancelledError",
     "CaptureError",
     "ConflictError",
+    "GoneError",
+    "Job",
     "Keys",
     "NotFoundError",
     "PageShot",
@@ -51,5 +57,10 @@ __all__ = [
     "RetryEvent",
     "Screenshot",
     "ServerBusyError",
+    "SubmittedJob",
     "ValidationError",
+    "WebhookEvent",
+    "WebhookSecret",
+    "WebhookVerificationError",
+    "verify_webhook",
 ]

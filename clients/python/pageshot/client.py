@@ -6,16 +6,17 @@ import json
 import os
 import re
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union, cast
 
-from .errors import PageShotError
-from .rate_limit import RateLimit
-from .retry import Repeatable, RetryEvent, RetryPolicy
+from .errors import APITimeoutError, PageShotError
+from .rate_limit import RateLimit, retry_after_seconds
+from .retry import Repeatable, RetryEvent, RetryPolicy, sleep
 from .transport import Call, Transport
-from .models import Device, IssuedKey, KeyInfo, KeyPage, Me, Status, Usage
+from .models import Device, IssuedKey, Job, KeyInfo, KeyPage, Me, Status, SubmittedJob, Usage, WebhookSecret
 
 DEFAULT_BASE_URL = "http://localhost:3000"
 
@@ -26,6 +27,18 @@ _WRITE = Repeatable(on_connection_error=False, on_timeout=False)
 #: A screenshot is safe to repeat after a lost connection; a timed-out one may still be
 #: rendering, so not after a timeout.
 _SCREENSHOT = Repeatable(on_connection_error=True, on_timeout=False)
+#: A job submission is repeated only when the server refused it before doing anything
+#: (429, busy 503): after a lost answer the job may exist, and a second one would render,
+#: count against the quota and call the webhook twice.
+_SUBMIT = Repeatable(on_connection_error=False, on_timeout=False)
+#: Creating a webhook secret replaces the old one at once. If an answer is lost the old
+#: secret is dead already and the new one was never seen: asking again is the fix.
+_NEW_SECRET = _READ
+
+#: ``wait()``: pauses between polls grow by this factor, up to ``_MAX_POLL`` seconds (or the
+#: first pause, when larger): a capture that has run for a while rarely ends in the next second.
+_POLL_GROWTH = 1.5
+_MAX_POLL = 5.0
 
 DateLike = Union[str, date, datetime, None]
 
@@ -111,6 +124,13 @@ def _day(value: DateLike) -> Optional[str]:
     if isinstance(value, date):
         return value.isoformat()
     return value
+
+
+def _job_path(job_id: str) -> str:
+    """The path of a job; refuses ids that URL resolution would turn into another route (``..``)."""
+    if not isinstance(job_id, str) or job_id in ("", ".", ".."):
+        raise PageShotError("A job id is the id that submit() returned.")
+    return "/v1/jobs/" + urllib.parse.quote(job_id, safe="")
 
 
 def _json(answer_body: bytes) -> Any:
@@ -360,6 +380,18 @@ class PageShot:
         return self._capture("/pdf", _capture_body(url, options), cancel, if_none_match)
 
     def _capture(self, path: str, body: Dict[str, Any], cancel: Optional[threading.Event], if_none_match: Optional[str]) -> Screenshot:
+        return self._bytes("POST", path, body, _SCREENSHOT, cancel, if_none_match)
+
+    def _bytes(
+        self,
+        method: str,
+        path: str,
+        body: Optional[Dict[str, Any]],
+        repeatable: Repeatable,
+        cancel: Optional[threading.Event],
+        if_none_match: Optional[str],
+    ) -> Screenshot:
+        """A call answered with bytes (a capture, a job's result), conditional when ``if_none_match`` is given."""
         headers: Optional[Dict[str, str]] = None
         if if_none_match is not None:
             # Checked here: http.client would raise a bare ValueError for it, outside PageShotError.
@@ -367,7 +399,7 @@ class PageShot:
                 raise PageShotError("if_none_match must be an entity tag such as a capture's etag.")
             headers = {"If-None-Match": if_none_match}
         call = Call(
-            "POST", path, _SCREENSHOT, body=body, accept="image/*, application/pdf, application/json", headers=headers, not_modified_ok=True
+            method, path, repeatable, body=body, accept="image/*, application/pdf, application/json", headers=headers, not_modified_ok=True
         )
         answer = self._transport.call(call, cancel=cancel)
         headers = answer.headers
@@ -388,6 +420,102 @@ class PageShot:
             age=_int_header(headers, "age"),
             not_modified=answer.not_modified,
         )
+
+    def submit(
+        self,
+        url: Optional[str] = None,
+        *,
+        webhook_url: Optional[str] = None,
+        metadata: Optional[Mapping[str, Any]] = None,
+        cancel: Optional[threading.Event] = None,
+        **options: Any,
+    ) -> SubmittedJob:
+        """``POST /v1/jobs``: queues a capture and answers at once (202) with the job's ``id``;
+        the server renders it in the background. Takes the options of :meth:`screenshot`,
+        plus ``webhook_url`` (PageShot POSTs the outcome there, signed: see
+        :func:`~pageshot.verify_webhook`; needs :meth:`create_webhook_secret` first, else
+        :class:`~pageshot.ValidationError` ``WEBHOOK_SECRET_MISSING``) and ``metadata`` (a
+        JSON object given back unchanged: its keys are sent as given). Then :meth:`wait` and
+        :meth:`result`, or the webhook.
+
+        Retried only when the server refused it (429, busy 503): after a lost answer or a
+        timeout the job may exist, and repeating it would run it twice.
+
+        >>> job = client.submit("https://example.com", full_page=True)
+        >>> if client.wait(job["id"])["status"] == "succeeded":
+        ...     client.result(job["id"]).save("example.png")
+        """
+        body = _capture_body(url, options)
+        if webhook_url is not None:
+            body["webhookUrl"] = webhook_url
+        if metadata is not None:
+            body["metadata"] = dict(metadata)
+        return cast(SubmittedJob, _json(self._transport.call(Call("POST", "/v1/jobs", _SUBMIT, body=body), cancel=cancel).body))
+
+    def job(self, job_id: str, *, cancel: Optional[threading.Event] = None) -> Job:
+        """``GET /v1/jobs/:id``: where the job is (``queued``, ``running``, ``succeeded``,
+        ``failed``), its ``result`` or ``error``, and its webhook delivery.
+        :class:`~pageshot.NotFoundError` (``JOB_NOT_FOUND``) for an unknown id and for another key's job."""
+        return cast(Job, _json(self._transport.call(Call("GET", _job_path(job_id), _READ), cancel=cancel).body))
+
+    def wait(self, job_id: str, *, timeout: float = 600.0, poll_interval: float = 1.0, cancel: Optional[threading.Event] = None) -> Job:
+        """Polls :meth:`job` until it ``succeeded`` or ``failed``, and returns it (a failed job is
+        returned, not raised: its ``error`` says why).
+
+        :param timeout: seconds before giving up with :class:`~pageshot.APITimeoutError`
+            (default 600). Checked between polls, after one last poll at the deadline; the job
+            itself goes on.
+        :param poll_interval: first pause between polls in seconds (default 1); each pause is
+            1.5 times the last, up to 5 s (or ``poll_interval``, when larger). A ``Retry-After``
+            from the server is always waited out in full.
+        :param cancel: a :class:`threading.Event`; setting it ends the wait
+            (:class:`~pageshot.CancelledError`).
+        """
+        for name, value in (("timeout", timeout), ("poll_interval", poll_interval)):
+            if not value >= 0:
+                raise PageShotError(f"{name} must be >= 0.")
+        deadline = time.monotonic() + timeout
+        pause, max_pause = float(poll_interval), max(float(poll_interval), _MAX_POLL)
+        while True:
+            answer = self._transport.call(Call("GET", _job_path(job_id), _READ), cancel=cancel)
+            job = cast(Job, _json(answer.body))
+            if job["status"] in ("succeeded", "failed"):
+                return job
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise APITimeoutError(f"Job {job_id} was still {job['status']} after {timeout} s.")
+            sleep(min(max(pause, retry_after_seconds(answer.headers) or 0.0), remaining), cancel, "for the job")
+            pause = min(pause * _POLL_GROWTH, max_pause)
+
+    def result(self, job_id: str, *, if_none_match: Optional[str] = None, cancel: Optional[threading.Event] = None) -> Screenshot:
+        """``GET /v1/jobs/:id/result``: the bytes of a succeeded job, as a :class:`Screenshot`
+        (``image``, ``content_type``, ``etag``; ``if_none_match=`` works as for captures).
+
+        :raises ConflictError: the job is not finished (``JOB_NOT_READY``) or failed
+            (``JOB_FAILED``, with ``job_error``).
+        :raises GoneError: the result expired (``JOB_RESULT_EXPIRED``).
+        :raises NotFoundError: an unknown id, or another key's job (``JOB_NOT_FOUND``).
+        """
+        return self._bytes("GET", _job_path(job_id) + "/result", None, _READ, cancel, if_none_match)
+
+    def create_webhook_secret(self, *, cancel: Optional[threading.Event] = None) -> WebhookSecret:
+        """``POST /v1/me/webhook-secret``: a new secret that signs this key's webhooks,
+        replacing the old one at once. The answer's ``secret`` is the only time it is shown:
+        store it where your receiver reads it (for :func:`~pageshot.verify_webhook`)."""
+        call = Call("POST", "/v1/me/webhook-secret", _NEW_SECRET)
+        return cast(WebhookSecret, _json(self._transport.call(call, cancel=cancel).body))
+
+    def webhook_secret(self, *, cancel: Optional[threading.Event] = None) -> Optional[Dict[str, str]]:
+        """``GET /v1/me/webhook-secret``: this key's signing secret as ``{"hint", "createdAt"}``;
+        None when it has none."""
+        answer = _json(self._transport.call(Call("GET", "/v1/me/webhook-secret", _READ), cancel=cancel).body)
+        return cast(Optional[Dict[str, str]], answer["webhookSecret"])
+
+    def delete_webhook_secret(self, *, cancel: Optional[threading.Event] = None) -> None:
+        """``DELETE /v1/me/webhook-secret``: removes this key's signing secret; jobs submitted
+        with a ``webhook_url`` are refused (``WEBHOOK_SECRET_MISSING``) until a new one is created.
+        Done whether the key had one or not, so it is safe to repeat."""
+        self._transport.call(Call("DELETE", "/v1/me/webhook-secret", _READ), cancel=cancel)
 
     def devices(self, *, cancel: Optional[threading.Event] = None) -> List[Device]:
         """``GET /v1/devices``: the presets the ``device=`` option takes (any valid key)."""

@@ -83,11 +83,24 @@ class PermissionDeniedError(APIError):
 
 
 class NotFoundError(APIError):
-    """404: no such key (``KEY_NOT_FOUND``) or route."""
+    """404: no such key (``KEY_NOT_FOUND``), job (``JOB_NOT_FOUND``, also for another
+    key's job) or route."""
 
 
 class ConflictError(APIError):
-    """409: the key is revoked and cannot be changed (``KEY_ALREADY_REVOKED``)."""
+    """409: the key is revoked and cannot be changed (``KEY_ALREADY_REVOKED``), or a job's
+    result is not there to fetch: still queued or running (``JOB_NOT_READY``, with
+    ``retry_after``) or the job failed (``JOB_FAILED``, with :attr:`job_error`)."""
+
+    @property
+    def job_error(self) -> Optional[str]:
+        """The failed job's error code (``RENDER_TIMEOUT``, …), on ``JOB_FAILED``."""
+        value = (self.body or {}).get("jobError")
+        return value if isinstance(value, str) else None
+
+
+class GoneError(APIError):
+    """410: it existed and is gone for good: a job's result past its lifetime (``JOB_RESULT_EXPIRED``)."""
 
 
 class RateLimitError(APIError):
@@ -111,7 +124,9 @@ class RateLimitError(APIError):
 class ServerBusyError(APIError):
     """503: the server shed the request (``QUEUE_FULL``, ``QUEUE_TIMEOUT``,
     ``SERVER_BUSY``, ``SHUTTING_DOWN``), its browser crashed (``BROWSER_CRASHED``) or its
-    limit store is down (``LIMITS_UNAVAILABLE``). Raised once retries are used up."""
+    limit store is down (``LIMITS_UNAVAILABLE``). Raised once retries are used up.
+    ``JOBS_UNAVAILABLE`` (a server without async jobs) is one too, raised at once: waiting
+    does not help."""
 
     @property
     def queue_length(self) -> Optional[int]:
@@ -140,11 +155,19 @@ class APIConnectionError(PageShotError):
 
 
 class APITimeoutError(APIConnectionError):
-    """No answer within the client's ``timeout``."""
+    """No answer within the client's ``timeout``, or a job not finished within
+    :meth:`~pageshot.PageShot.wait`'s ``timeout``."""
 
 
 class CancelledError(PageShotError):
     """The caller's ``cancel`` event was set, before a request or while waiting to retry."""
+
+
+class WebhookVerificationError(PageShotError):
+    """A webhook delivery that must not be trusted: a header missing, no signature that
+    matches, a timestamp outside the tolerance, or a body that is not JSON. Answer it with
+    a 4xx and do not act on it. (A malformed secret is your configuration, not the
+    request's fault: that is a plain :class:`PageShotError`.)"""
 
 
 def error_class_for(status: int) -> Type[APIError]:
@@ -156,6 +179,7 @@ def error_class_for(status: int) -> Type[APIError]:
         403: PermissionDeniedError,
         404: NotFoundError,
         409: ConflictError,
+        410: GoneError,
         429: RateLimitError,
         503: ServerBusyError,
         422: CaptureError,

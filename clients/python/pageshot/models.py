@@ -111,3 +111,90 @@ class Device(TypedDict):
     #: Touch input.
     touch: bool
     userAgent: str
+
+
+JobStatus = Literal["queued", "running", "succeeded", "failed"]
+
+
+class SubmittedJob(TypedDict):
+    """The answer to ``POST /v1/jobs`` (202): the job is queued."""
+
+    id: str
+    status: Literal["queued"]
+    #: Path of ``GET /v1/jobs/:id``, relative to the server.
+    statusUrl: str
+    #: Path of ``GET /v1/jobs/:id/result``, relative to the server.
+    resultUrl: str
+    createdAt: str
+
+
+class JobResultInfo(TypedDict):
+    """What a succeeded job produced; fetch the bytes with :meth:`~pageshot.PageShot.result`."""
+
+    contentType: str
+    #: Size of the bytes.
+    bytes: int
+    #: The strong entity tag of the bytes, quoted as sent; pass it as ``if_none_match=``.
+    etag: str
+    #: Path of the result, relative to the server.
+    url: str
+    #: When the server drops the result (then ``result()`` raises :class:`~pageshot.GoneError`).
+    expiresAt: str
+
+
+class JobError(TypedDict):
+    """Why a job failed: what a synchronous capture would have answered (``status``, ``code``, ``error``)."""
+
+    status: int
+    code: str
+    error: str
+
+
+class _JobWebhook(TypedDict):
+    url: str
+    status: Literal["pending", "delivered", "failed"]
+    attempts: int
+
+
+class JobWebhook(_JobWebhook, total=False):
+    """How the job's webhook delivery went (``url``, ``status``, ``attempts``);
+    ``lastStatusCode``, ``lastError`` and ``deliveredAt`` are present only when known."""
+
+    lastStatusCode: int
+    lastError: str
+    deliveredAt: str
+
+
+class Job(TypedDict):
+    """An async job (``GET /v1/jobs/:id``): ``result`` once it succeeded, ``error`` once it
+    failed, ``webhook`` when it was submitted with a ``webhook_url``, ``metadata`` as given."""
+
+    id: str
+    status: JobStatus
+    createdAt: str
+    startedAt: Optional[str]
+    finishedAt: Optional[str]
+    attempts: int
+    metadata: Optional[Dict[str, Any]]
+    result: Optional[JobResultInfo]
+    error: Optional[JobError]
+    webhook: Optional[JobWebhook]
+
+
+class WebhookSecret(TypedDict):
+    """A new webhook signing secret: the only time ``secret`` (``whsec_…``) is shown."""
+
+    secret: str
+    #: Display form, e.g. ``whsec_…abcd``.
+    hint: str
+    createdAt: str
+
+
+class WebhookEvent(TypedDict):
+    """The body of a webhook delivery, as :func:`~pageshot.verify_webhook` returns it."""
+
+    type: Literal["job.succeeded", "job.failed"]
+    #: When the job finished (ISO time).
+    timestamp: str
+    #: The job, as ``GET /v1/jobs/:id`` shows it.
+    data: Job

@@ -103,12 +103,13 @@ def backoff(retry: int, policy: RetryPolicy, wait: Optional[float], rand: Callab
     return rand() * min(policy.max_delay, policy.base_delay * 2**retry)
 
 
-def sleep(seconds: float, cancel: Optional[threading.Event]) -> None:
-    """Sleeps, or raises :class:`CancelledError` as soon as ``cancel`` is set."""
+def sleep(seconds: float, cancel: Optional[threading.Event], waiting_for: str = "to retry") -> None:
+    """Sleeps, or raises :class:`CancelledError` as soon as ``cancel`` is set (``waiting_for``
+    names the wait in its message)."""
     if cancel is None:
         time.sleep(seconds)
     elif cancel.wait(seconds):
-        raise CancelledError("The call was cancelled while waiting to retry.")
+        raise CancelledError(f"The call was cancelled while waiting {waiting_for}.")
 
 
 def with_retries(

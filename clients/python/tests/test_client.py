@@ -13,6 +13,7 @@ requests it received for a page, so a test can tell a render from a cache hit.
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import re
@@ -25,7 +26,7 @@ import traceback
 import unittest
 import urllib.parse
 import urllib.request
-from typing import Any, Callable, Dict, List, Set, Type, TypeVar
+from typing import Any, Callable, Dict, List, Set, Tuple, Type, TypeVar
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -35,6 +36,7 @@ from pageshot import (  # noqa: E402
     AuthenticationError,
     CancelledError,
     CaptureError,
+    ConflictError,
     NotFoundError,
     PageShot,
     PageShotError,
@@ -43,6 +45,8 @@ from pageshot import (  # noqa: E402
     RetryEvent,
     ServerBusyError,
     ValidationError,
+    WebhookVerificationError,
+    verify_webhook,
 )
 
 BASE_URL = os.environ.get("PAGESHOT_TEST_BASE_URL", "")
@@ -476,6 +480,132 @@ class ClientTest(unittest.TestCase):
         for text in (repr(pageshot), str(pageshot), repr(pageshot.keys), repr(vars(pageshot))):
             self.assertNotIn(ROOT_KEY, text)
 
+
+
+    # ---- Async jobs: need a server with PAGESHOT_REDIS_URL (skipped otherwise) ----
+
+    def jobs_clients(self) -> Tuple[PageShot, PageShot]:
+        """Clients of two new keys with scope ``screenshot``; skips the test on a server without jobs."""
+        root = client()
+        try:
+            root.job("job_" + "A" * 22)  # well-formed and unknown: 404 where jobs run, 503 where they do not
+        except NotFoundError:
+            pass
+        except ServerBusyError as error:
+            if error.code != "JOBS_UNAVAILABLE":
+                raise
+            self.skipTest("the server under test has no Redis, so no async jobs")
+        keys = [root.keys.create(name, ["screenshot"])["key"] for name in ("jobs", "someone else")]
+        SECRETS.update(keys)
+        return client(api_key=keys[0]), client(api_key=keys[1])
+
+    def test_jobs_submit_wait_result(self) -> None:
+        mine, _ = self.jobs_clients()
+        metadata = {"order": 42, "snake_case_key": {"ok": True}}  # given back unchanged: not camelCased
+        submitted = mine.submit(f"{FIXTURE}/", width=400, height=300, device_scale_factor=1, metadata=metadata)
+        self.assertRegex(submitted["id"], r"^job_")
+        self.assertEqual(submitted["status"], "queued")
+        self.assertEqual(submitted["statusUrl"], f"/v1/jobs/{submitted['id']}")
+        self.assertEqual(submitted["resultUrl"], f"/v1/jobs/{submitted['id']}/result")
+
+        job = mine.wait(submitted["id"], timeout=30, poll_interval=0.1)
+        self.assertEqual(job["status"], "succeeded", job["error"])
+        self.assertEqual(job["metadata"], metadata)
+        self.assertIsNone(job["error"])
+        result = job["result"]
+        assert result is not None
+
+        shot = mine.result(submitted["id"])
+        self.assertEqual(png_size(shot.image), (400, 300))
+        self.assertEqual(shot.content_type, "image/png")
+        self.assertEqual(len(shot.image), result["bytes"])
+        self.assertEqual(shot.etag, result["etag"])
+        again = mine.result(submitted["id"], if_none_match=shot.etag)
+        self.assertTrue(again.not_modified)
+        self.assertEqual(again.image, b"")
+
+    def test_jobs_unfinished_and_failed_results_are_conflicts(self) -> None:
+        mine, _ = self.jobs_clients()
+        held = mine.submit(f"{FIXTURE}/gate")["id"]
+        try:
+            until(lambda: gates_waiting() > 0, "the job to reach /gate", seconds=15)
+            early = self.failure(ConflictError, lambda: mine.result(held))
+            self.assertEqual((early.code, early.retry_after, early.attempts), ("JOB_NOT_READY", 1, 1))
+        finally:
+            open_gates()
+        self.assertEqual(mine.wait(held, timeout=30, poll_interval=0.1)["status"], "succeeded")
+
+        blank = mine.submit(html="<!doctype html><body style='background:#fff'></body>", fail_on_blank=True)["id"]
+        job = mine.wait(blank, timeout=30, poll_interval=0.1)
+        self.assertEqual(job["status"], "failed")
+        assert job["error"] is not None
+        self.assertEqual(job["error"]["code"], "BLANK_PAGE")
+        failed = self.failure(ConflictError, lambda: mine.result(blank))
+        self.assertEqual((failed.code, failed.job_error), ("JOB_FAILED", "BLANK_PAGE"))
+
+    def test_jobs_of_another_key_are_not_found(self) -> None:
+        mine, theirs = self.jobs_clients()
+        job_id = mine.submit(html="<h1>mine</h1>")["id"]
+        unknown = "job_" + "A" * 22
+        calls: List[Callable[[], Any]] = [
+            lambda: theirs.job(job_id),
+            lambda: theirs.wait(job_id, timeout=1),
+            lambda: theirs.result(job_id),
+            lambda: mine.job(unknown),
+        ]
+        for call in calls:
+            error = self.failure(NotFoundError, call)
+            self.assertEqual((error.status, error.code, error.attempts), (404, "JOB_NOT_FOUND", 1))
+        self.assertEqual(mine.wait(job_id, timeout=30, poll_interval=0.1)["status"], "succeeded", "the owner still sees it")
+
+    def test_jobs_webhook_is_signed_with_the_key_secret(self) -> None:
+        mine, theirs = self.jobs_clients()
+        received: List[Tuple[Dict[str, str], bytes]] = []
+
+        class Receiver(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                received.append((dict(self.headers.items()), body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+        threading.Thread(target=receiver.serve_forever, daemon=True).start()
+        webhook_url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+        try:
+            self.assertIsNone(mine.webhook_secret(), "a new key has no secret")
+            missing = self.failure(ValidationError, lambda: mine.submit(html="<h1>hook</h1>", webhook_url=webhook_url))
+            self.assertEqual(missing.code, "WEBHOOK_SECRET_MISSING")
+
+            created = mine.create_webhook_secret()
+            SECRETS.add(created["secret"])
+            self.assertRegex(created["secret"], r"^whsec_[A-Za-z0-9+/]+=*$")
+            self.assertEqual((mine.webhook_secret() or {}).get("hint"), created["hint"])
+
+            job_id = mine.submit(html="<h1>hook</h1>", webhook_url=webhook_url, metadata={"order": 7})["id"]
+            mine.wait(job_id, timeout=30, poll_interval=0.1)
+            until(lambda: len(received) > 0, "the webhook delivery", seconds=10)
+            headers, body = received[0]
+            event = verify_webhook(created["secret"], headers, body)
+            self.assertEqual(event["type"], "job.succeeded")
+            self.assertEqual(event["data"]["id"], job_id)
+            self.assertEqual(event["data"]["metadata"], {"order": 7})
+            other_secret = theirs.create_webhook_secret()["secret"]
+            SECRETS.add(other_secret)
+            with self.assertRaises(WebhookVerificationError):
+                verify_webhook(other_secret, headers, body)
+
+            mine.delete_webhook_secret()
+            self.assertIsNone(mine.webhook_secret())
+            mine.delete_webhook_secret()  # deleting none is done too
+            again = self.failure(ValidationError, lambda: mine.submit(html="<h1>hook</h1>", webhook_url=webhook_url))
+            self.assertEqual(again.code, "WEBHOOK_SECRET_MISSING")
+        finally:
+            receiver.shutdown()
+            receiver.server_close()
 
 if __name__ == "__main__":
     unittest.main()

@@ -1,9 +1,25 @@
 import { PageShotError } from './errors.js';
+import { jobPath, waitForJob, type WaitOptions } from './jobs.js';
 import { Keys } from './keys.js';
-import type { RateLimitState } from './rate-limit.js';
-import type { RetryEvent, RetryPolicy } from './retry.js';
+import { retryAfterMs, type RateLimitState } from './rate-limit.js';
+import type { Repeatable, RetryEvent, RetryPolicy } from './retry.js';
 import { Transport, type Answer, type RequestOptions } from './transport.js';
-import type { CacheStatus, Device, Me, PdfCaptureOptions, Screenshot, ScreenshotOptions, Status, Timing, Usage, UsageRange } from './types.js';
+import type {
+  CacheStatus,
+  Device,
+  Job,
+  JobOptions,
+  Me,
+  PdfCaptureOptions,
+  Screenshot,
+  ScreenshotOptions,
+  Status,
+  SubmittedJob,
+  Timing,
+  Usage,
+  UsageRange,
+  WebhookSecret,
+} from './types.js';
 import { usageQuery } from './usage-range.js';
 
 /** Per-call settings of `screenshot()` and `pdf()`: those of every call, and a conditional request. */
@@ -58,6 +74,17 @@ function nonNegative(name: string, value: number | undefined, fallback: number):
 /** A screenshot is safe to repeat after a lost connection; a timed-out one may still be rendering, so not after a timeout. */
 const SCREENSHOT = { onConnectionError: true, onTimeout: false };
 const READ = { onConnectionError: true, onTimeout: true };
+/**
+ * A job submission is repeated only when the server refused it before doing anything (429,
+ * busy 503): after a lost answer the job may exist, and a second one would render, count
+ * against the quota and call the webhook twice.
+ */
+const SUBMIT = { onConnectionError: false, onTimeout: false };
+/**
+ * Creating a webhook secret replaces the old one at once. If an answer is lost the old
+ * secret is dead already and the new one was never seen: asking again is the fix.
+ */
+const NEW_SECRET = READ;
 
 /**
  * `Server-Timing: queue;dur=3, navigation;dur=120, capture;dur=40, render;dur=170`:
@@ -191,6 +218,17 @@ export class PageShot {
   }
 
   async #capture(path: string, body: ScreenshotOptions | PdfCaptureOptions, options: CaptureRequestOptions | undefined): Promise<Screenshot> {
+    return this.#bytes('POST', path, body, SCREENSHOT, options);
+  }
+
+  /** A call answered with bytes (a capture, a job's result), conditional when `ifNoneMatch` is given. */
+  async #bytes(
+    method: 'GET' | 'POST',
+    path: string,
+    body: ScreenshotOptions | PdfCaptureOptions | undefined,
+    repeatable: Repeatable,
+    options: CaptureRequestOptions | undefined,
+  ): Promise<Screenshot> {
     const { ifNoneMatch, ...request } = options ?? {};
     let headers: Record<string, string> | undefined;
     if (ifNoneMatch !== undefined) {
@@ -198,8 +236,93 @@ export class PageShot {
       if (!/^[\x20-\x7e]+$/.test(ifNoneMatch)) throw new PageShotError('"ifNoneMatch" must be an entity tag such as a capture\'s `etag`.');
       headers = { 'if-none-match': ifNoneMatch };
     }
-    const call = { method: 'POST' as const, path, body, expect: 'bytes' as const, repeatable: SCREENSHOT, ...(headers ? { headers } : {}) };
+    const call = { method, path, body, expect: 'bytes' as const, repeatable, ...(headers ? { headers } : {}) };
     return toScreenshot(await this.#transport.call<Uint8Array>(call, request));
+  }
+
+  /**
+   * `POST /v1/jobs`: queues a capture and answers at once (202) with the job's `id`; the
+   * server renders it in the background. Takes every option of `screenshot()`, plus
+   * `webhookUrl` (PageShot POSTs the outcome there, signed: see `verifyWebhook()`; needs
+   * `createWebhookSecret()` first, else `ValidationError` `WEBHOOK_SECRET_MISSING`) and
+   * `metadata` (given back unchanged). Then `wait(id)` and `result(id)`, or the webhook.
+   *
+   * Retried only when the server refused it (429, busy 503): after a lost answer or a
+   * timeout the job may exist, and repeating it would run it twice.
+   *
+   * ```ts
+   * const { id } = await pageshot.submit({ url: 'https://example.com', fullPage: true });
+   * const job = await pageshot.wait(id);
+   * if (job.status === 'succeeded') await writeFile('example.png', (await pageshot.result(id)).image);
+   * ```
+   */
+  async submit(urlOrOptions: string | JobOptions, options?: RequestOptions): Promise<SubmittedJob> {
+    const body = typeof urlOrOptions === 'string' ? { url: urlOrOptions } : urlOrOptions;
+    return (await this.#transport.call<SubmittedJob>({ method: 'POST', path: '/v1/jobs', body, expect: 'json', repeatable: SUBMIT }, options)).data;
+  }
+
+  /**
+   * `GET /v1/jobs/:id`: where the job is (`queued`, `running`, `succeeded`, `failed`), its
+   * `result` or `error`, and its webhook delivery. `NotFoundError` (`JOB_NOT_FOUND`) for an
+   * unknown id and for another key's job.
+   */
+  async job(id: string, options?: RequestOptions): Promise<Job> {
+    return (await this.#job(id, options)).data;
+  }
+
+  async #job(id: string, options: RequestOptions | undefined): Promise<Answer<Job>> {
+    return this.#transport.call<Job>({ method: 'GET', path: jobPath(id), expect: 'json', repeatable: READ }, options);
+  }
+
+  /**
+   * Polls `job(id)` until it `succeeded` or `failed`, and returns it (a failed job is
+   * returned, not thrown: its `error` says why). Pauses start at `pollIntervalMs` (1 s)
+   * and grow gently to 5 s, never shorter than a `Retry-After`. Throws `TimeoutError` once
+   * `timeoutMs` (10 minutes) is up, `AbortError` when `signal` fires.
+   */
+  async wait(id: string, options: WaitOptions = {}): Promise<Job> {
+    const request = options.signal ? { signal: options.signal } : {};
+    const poll = async () => {
+      const answer = await this.#job(id, request);
+      return { job: answer.data, retryAfterMs: retryAfterMs(answer.headers) };
+    };
+    return waitForJob(id, poll, options);
+  }
+
+  /**
+   * `GET /v1/jobs/:id/result`: the bytes of a succeeded job, as a `Screenshot` (`image`,
+   * `contentType`, `etag`; `ifNoneMatch` works as for captures). Throws `ConflictError`
+   * while the job is not finished (`JOB_NOT_READY`) or when it failed (`JOB_FAILED`, with
+   * `jobError`), `GoneError` once the result expired (`JOB_RESULT_EXPIRED`), `NotFoundError`
+   * for an unknown id or another key's job.
+   */
+  async result(id: string, options?: CaptureRequestOptions): Promise<Screenshot> {
+    return this.#bytes('GET', `${jobPath(id)}/result`, undefined, READ, options);
+  }
+
+  /**
+   * `POST /v1/me/webhook-secret`: a new secret that signs this key's webhooks, replacing
+   * the old one at once. The answer's `secret` is the only time it is shown: store it
+   * where your receiver reads it (for `verifyWebhook()`).
+   */
+  async createWebhookSecret(options?: RequestOptions): Promise<WebhookSecret> {
+    const call = { method: 'POST' as const, path: '/v1/me/webhook-secret', expect: 'json' as const, repeatable: NEW_SECRET };
+    return (await this.#transport.call<WebhookSecret>(call, options)).data;
+  }
+
+  /** `GET /v1/me/webhook-secret`: this key's signing secret as its hint and creation time; null when it has none. */
+  async webhookSecret(options?: RequestOptions): Promise<Omit<WebhookSecret, 'secret'> | null> {
+    const call = { method: 'GET' as const, path: '/v1/me/webhook-secret', expect: 'json' as const, repeatable: READ };
+    return (await this.#transport.call<{ webhookSecret: Omit<WebhookSecret, 'secret'> | null }>(call, options)).data.webhookSecret;
+  }
+
+  /**
+   * `DELETE /v1/me/webhook-secret`: removes this key's signing secret; jobs submitted with
+   * a `webhookUrl` are refused (`WEBHOOK_SECRET_MISSING`) until a new one is created.
+   * Done whether the key had one or not, so it is safe to repeat.
+   */
+  async deleteWebhookSecret(options?: RequestOptions): Promise<void> {
+    await this.#transport.call<void>({ method: 'DELETE', path: '/v1/me/webhook-secret', expect: 'none', repeatable: READ }, options);
   }
 
   /** `GET /v1/devices`: the presets the `device` option takes (any valid key). */

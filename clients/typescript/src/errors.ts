@@ -80,11 +80,26 @@ export class AuthenticationError extends ApiError {}
  */
 export class PermissionDeniedError extends ApiError {}
 
-/** 404: no such key (`KEY_NOT_FOUND`) or route. */
+/**
+ * 404: no such key (`KEY_NOT_FOUND`), job (`JOB_NOT_FOUND`, also for another key's job)
+ * or route.
+ */
 export class NotFoundError extends ApiError {}
 
-/** 409: the key is revoked and cannot be changed (`KEY_ALREADY_REVOKED`). */
-export class ConflictError extends ApiError {}
+/**
+ * 409: the key is revoked and cannot be changed (`KEY_ALREADY_REVOKED`), or a job's
+ * result is not there to fetch: still queued or running (`JOB_NOT_READY`, with
+ * `retryAfter`) or the job failed (`JOB_FAILED`, with `jobError`).
+ */
+export class ConflictError extends ApiError {
+  /** The failed job's error code (`RENDER_TIMEOUT`, …), on `JOB_FAILED`. */
+  get jobError(): string | undefined {
+    return typeof this.body?.jobError === 'string' ? this.body.jobError : undefined;
+  }
+}
+
+/** 410: it existed and is gone for good: a job's result past its lifetime (`JOB_RESULT_EXPIRED`). */
+export class GoneError extends ApiError {}
 
 /**
  * 429: a limit refused the request (`RATE_LIMITED`, `QUOTA_EXCEEDED`,
@@ -105,7 +120,8 @@ export class RateLimitError extends ApiError {
 /**
  * 503: the server shed the request (`QUEUE_FULL`, `QUEUE_TIMEOUT`, `SERVER_BUSY`,
  * `SHUTTING_DOWN`), its browser crashed (`BROWSER_CRASHED`) or its limit store is down
- * (`LIMITS_UNAVAILABLE`). Thrown once retries are used up.
+ * (`LIMITS_UNAVAILABLE`). Thrown once retries are used up. `JOBS_UNAVAILABLE` (a server
+ * without async jobs) is one too, thrown at once: waiting does not help.
  */
 export class ServerBusyError extends ApiError {
   /** Requests waiting in the server's queue when it refused, if it said. */
@@ -132,11 +148,19 @@ export class CaptureError extends ApiError {
 /** No answer: the connection failed or broke (DNS, refused, reset). */
 export class ConnectionError extends PageShotError {}
 
-/** No answer within `timeoutMs` (one attempt's deadline). */
+/** No answer within `timeoutMs` (one attempt's deadline), or a job not finished within `wait()`'s `timeoutMs`. */
 export class TimeoutError extends ConnectionError {}
 
 /** The caller's `AbortSignal` fired, during a request or while waiting to retry. */
 export class AbortError extends PageShotError {}
+
+/**
+ * A webhook delivery that must not be trusted: a header missing, no signature that
+ * matches, a timestamp outside the tolerance, or a body that is not JSON. Answer it with
+ * a 4xx and do not act on it. (A malformed secret is your configuration, not the
+ * request's fault: that is a plain `PageShotError`.)
+ */
+export class WebhookVerificationError extends PageShotError {}
 
 /** The error class for an HTTP status. */
 export function errorClassFor(status: number): typeof ApiError {
@@ -145,6 +169,7 @@ export function errorClassFor(status: number): typeof ApiError {
   if (status === 403) return PermissionDeniedError;
   if (status === 404) return NotFoundError;
   if (status === 409) return ConflictError;
+  if (status === 410) return GoneError;
   if (status === 429) return RateLimitError;
   if (status === 503) return ServerBusyError;
   if (status === 422 || status === 502 || status === 504) return CaptureError;

@@ -4,6 +4,8 @@
  */
 export { PageShot, type CaptureRequestOptions, type PageShotOptions } from './client.js';
 export { Keys } from './keys.js';
+export type { WaitOptions } from './jobs.js';
+export { verifyWebhook, type VerifyWebhookOptions, type WebhookHeaders } from './webhooks.js';
 export type { RequestOptions } from './transport.js';
 export type { RetryEvent } from './retry.js';
 export type { RateLimitPolicy, RateLimitState } from './rate-limit.js';
@@ -14,6 +16,7 @@ export {
   CaptureError,
   ConflictError,
   ConnectionError,
+  GoneError,
   NotFoundError,
   PageShotError,
   PermissionDeniedError,
@@ -21,6 +24,7 @@ export {
   ServerBusyError,
   TimeoutError,
   ValidationError,
+  WebhookVerificationError,
   type ErrorBody,
 } from './errors.js';
 export type * from './types.js';

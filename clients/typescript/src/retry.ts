@@ -78,13 +78,13 @@ export function backoffMs(retry: number, policy: RetryPolicy, waitMs: number | u
   return Math.round(random() * ceiling);
 }
 
-/** Resolves after `ms`, or rejects with `AbortError` as soon as `signal` fires. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+/** Resolves after `ms`, or rejects with `AbortError` as soon as `signal` fires; `waitingFor` names the wait in that error. */
+export function sleep(ms: number, signal?: AbortSignal, waitingFor = 'to retry'): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new AbortError('The request was aborted.'));
     const onAbort = () => {
       clearTimeout(timer);
-      reject(new AbortError('The request was aborted while waiting to retry.'));
+      reject(new AbortError(`The request was aborted while waiting ${waitingFor}.`));
     };
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);

@@ -22,7 +22,8 @@ export interface CallSpec {
   query?: Record<string, string | number | undefined>;
   /** JSON body; omitted means no body and no content-type (Fastify refuses a JSON type without a body). */
   body?: unknown;
-  expect: 'json' | 'bytes';
+  /** What a success carries: JSON, bytes (a capture), or nothing worth reading (a 204). */
+  expect: 'json' | 'bytes' | 'none';
   repeatable: Repeatable;
   /** Headers of this call only (a capture's `If-None-Match`); never `authorization`. */
   headers?: Record<string, string>;
@@ -103,7 +104,7 @@ export class Transport {
     const headers: Record<string, string> = {
       ...this.options.headers,
       ...spec.headers,
-      accept: spec.expect === 'json' ? 'application/json' : 'image/*, application/pdf, application/json',
+      accept: spec.expect === 'bytes' ? 'image/*, application/pdf, application/json' : 'application/json',
       'user-agent': USER_AGENT,
       authorization: `Bearer ${this.#apiKey}`,
     };
@@ -140,7 +141,9 @@ export class Transport {
         return { data: new Uint8Array(0) as T, headers: response.headers, notModified: true, requestId, rateLimit };
       }
       if (!response.ok) throw this.apiError(response, await response.text(), requestId);
-      const data = (spec.expect === 'json' ? await response.json() : new Uint8Array(await response.arrayBuffer())) as T;
+      const data = (
+        spec.expect === 'json' ? await response.json() : spec.expect === 'bytes' ? new Uint8Array(await response.arrayBuffer()) : await response.body?.cancel()
+      ) as T;
       return { data, headers: response.headers, notModified: false, requestId, rateLimit };
     } catch (error) {
       if (error instanceof PageShotError) throw error;

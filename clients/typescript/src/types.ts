@@ -361,3 +361,98 @@ export interface Status {
   browser: { state: string; version: string | null; capturesServed: number; restarts: number; crashes: number };
   pool: Record<string, number>;
 }
+
+/** Options of `POST /v1/jobs`: those of `POST /screenshot`, plus where to tell you it finished. */
+export interface JobOptions extends ScreenshotOptions {
+  /**
+   * An http(s) URL (at most 2048 characters) PageShot POSTs the outcome to, signed with the
+   * key's webhook secret (create it first with `createWebhookSecret()`). Check each delivery
+   * with `verifyWebhook()`.
+   */
+  webhookUrl?: string;
+  /** Any JSON object (at most 4096 bytes serialized), given back unchanged on the job and in its webhook. */
+  metadata?: Record<string, unknown>;
+}
+
+/** Where a job is: waiting, rendering, or done one way or the other. */
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+
+/** The answer to `POST /v1/jobs` (202): the job is queued. */
+export interface SubmittedJob {
+  id: string;
+  status: 'queued';
+  /** Path of `GET /v1/jobs/:id`, relative to the server. */
+  statusUrl: string;
+  /** Path of `GET /v1/jobs/:id/result`, relative to the server. */
+  resultUrl: string;
+  createdAt: string;
+}
+
+/** What a succeeded job produced; fetch the bytes with `result()`. */
+export interface JobResultInfo {
+  contentType: string;
+  /** Size of the bytes. */
+  bytes: number;
+  /** The strong entity tag of the bytes, quoted as sent; pass it as `ifNoneMatch` to `result()`. */
+  etag: string;
+  /** Path of the result, relative to the server. */
+  url: string;
+  /** When the server drops the result (then `result()` throws `GoneError`). */
+  expiresAt: string;
+}
+
+/** Why a job failed: what a synchronous capture would have answered. */
+export interface JobError {
+  /** The HTTP status the capture would have had, e.g. 504. */
+  status: number;
+  /** Its stable code, e.g. `RENDER_TIMEOUT`. */
+  code: string;
+  error: string;
+}
+
+/** How the job's webhook delivery went. */
+export interface JobWebhook {
+  url: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  /** HTTP status of the receiver's last answer, when there was one. */
+  lastStatusCode?: number;
+  lastError?: string;
+  deliveredAt?: string;
+}
+
+/** An async job (`GET /v1/jobs/:id`). */
+export interface Job {
+  id: string;
+  status: JobStatus;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  attempts: number;
+  /** The `metadata` it was submitted with, unchanged. */
+  metadata: Record<string, unknown> | null;
+  /** Set once it succeeded. */
+  result: JobResultInfo | null;
+  /** Set once it failed. */
+  error: JobError | null;
+  /** Set when it was submitted with a `webhookUrl`. */
+  webhook: JobWebhook | null;
+}
+
+/** A new webhook signing secret (`POST /v1/me/webhook-secret`): the only time `secret` is shown. */
+export interface WebhookSecret {
+  /** `whsec_…`: give it to `verifyWebhook()` on your receiver, and keep it secret. */
+  secret: string;
+  /** Display form, e.g. `whsec_…abcd`. */
+  hint: string;
+  createdAt: string;
+}
+
+/** The body of a webhook delivery, as `verifyWebhook()` returns it. */
+export interface WebhookEvent {
+  type: 'job.succeeded' | 'job.failed';
+  /** When the job finished (ISO time). */
+  timestamp: string;
+  /** The job, as `GET /v1/jobs/:id` shows it. */
+  data: Job;
+}
