@@ -1,23 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { startFixtureSite, type FixtureSite } from './helpers/fixture-site.js';
 import { startPageShot, type TestServer } from './helpers/harness.js';
 import { noRedisServer, startPrivateRedis, type PrivateRedis } from './helpers/redis-server.js';
 import { AUTH_ENV, ROOT_KEY } from './helpers/keys.js';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const PYTHON = process.env.PAGESHOT_TEST_PYTHON ?? 'python3';
-
-/** Why the Python suite cannot run here, or false when it can. */
-function pythonMissing(): string | false {
-  const probe = spawnSync(PYTHON, ['-c', 'import sys; print(sys.version_info >= (3, 9))'], { encoding: 'utf8' });
-  if (probe.error || probe.status !== 0) return `${PYTHON} is not installed`;
-  return probe.stdout.trim() === 'True' ? false : `${PYTHON} is older than 3.9`;
-}
+import { PYTHON, pythonMissing, ROOT } from './helpers/python.js';
 
 /** Runs the unittest suite in a child process (so this process keeps serving it). */
 function runUnittest(env: Record<string, string>): Promise<{ code: number | null; output: string }> {

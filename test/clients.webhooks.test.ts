@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { Webhook } from 'standardwebhooks';
 import { PageShotError, verifyWebhook, WebhookVerificationError, type WebhookHeaders } from '../clients/typescript/src/index.js';
+import { PYTHON, pythonMissing, ROOT } from './helpers/python.js';
 
 // A Node receiver passes `request.headers` as it is: this stops compiling if the type no longer takes it.
 const _nodeHeadersFit = (headers: http.IncomingHttpHeaders): WebhookHeaders => headers;
@@ -17,16 +17,6 @@ const _nodeHeadersFit = (headers: http.IncomingHttpHeaders): WebhookHeaders => h
  * verifier must accept what it signed and refuse every tampering, stale or future
  * timestamp and missing header.
  */
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const PYTHON = process.env.PAGESHOT_TEST_PYTHON ?? 'python3';
-
-/** Why the Python verifier cannot run here, or false when it can. */
-function pythonMissing(): string | false {
-  const probe = spawnSync(PYTHON, ['-c', 'import sys; print(sys.version_info >= (3, 9))'], { encoding: 'utf8' });
-  if (probe.error || probe.status !== 0) return `${PYTHON} is not installed`;
-  return probe.stdout.trim() === 'True' ? false : `${PYTHON} is older than 3.9`;
-}
 
 /** Runs `python3 args` with the Python client importable, `input` on stdin. */
 function runPython(args: string[], input = ''): Promise<{ code: number | null; output: string; stdout: string }> {
