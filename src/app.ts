@@ -33,7 +33,7 @@ import { describingHeaders } from './routes/capture-headers.js';
 import { CaptureQueue } from './jobs/queue.js';
 import { QueuedRenderer } from './jobs/queued-renderer.js';
 import { WebhookDispatcher } from './jobs/webhook-dispatch.js';
-import { CaptureWorker } from './jobs/worker.js';
+import { CaptureWorker, type CaptureWorkerDeps } from './jobs/worker.js';
 import { WebhookSecretStore } from './store/webhook-secret-store.js';
 
 /** Replaceable parts, for tests. */
@@ -130,6 +130,21 @@ async function startCapture(config: Config, logger: Logger, policy: NetworkPolic
   return { browsers, pool, contentBlocking, engine: new CaptureEngine(pool, config.limits, logger, contentBlocking) };
 }
 
+/**
+ * Takes jobs on this node: captures, and the webhooks of the async ones. Returns how to
+ * close both, the capture worker first (it may still queue webhooks).
+ */
+function startJobWorkers(deps: Omit<CaptureWorkerDeps, 'webhooks'>, secrets: WebhookSecretStore, policy: NetworkPolicy): Closer[] {
+  const webhooks = new WebhookDispatcher({ captureQueue: deps.queue, secrets, policy, logger: deps.logger });
+  const worker = new CaptureWorker({ ...deps, webhooks });
+  webhooks.start();
+  worker.start();
+  return [
+    { name: 'webhooks', close: () => webhooks.close() },
+    { name: 'captureWorker', close: () => worker.close() },
+  ];
+}
+
 /** Something start-up started, and how to close it. */
 type Closer = { name: string; close: () => unknown };
 
@@ -218,14 +233,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     const captureService = new CaptureService({ networkPolicy, resultCache, renderer });
     const webhookSecrets = new WebhookSecretStore(database.db);
     if (queue && capture) {
-      // This node takes jobs: captures, and the webhooks of the async ones.
-      const webhooks = new WebhookDispatcher({ captureQueue: queue, secrets: webhookSecrets, policy: networkPolicy, logger });
-      started.push({ name: 'webhooks', close: () => webhooks.close() });
-      const deps = { queue, service: captureService, config, usage: usageRecorder, limitBackend, webhooks, describeResult: describingHeaders, logger };
-      const worker = new CaptureWorker(deps);
-      started.push({ name: 'captureWorker', close: () => worker.close() });
-      webhooks.start();
-      worker.start();
+      const deps = { queue, service: captureService, config, usage: usageRecorder, limitBackend, describeResult: describingHeaders, logger };
+      started.push(...startJobWorkers(deps, webhookSecrets, networkPolicy));
     }
     let shuttingDown = false;
     const server = buildServer({
