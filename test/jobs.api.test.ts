@@ -157,6 +157,8 @@ describe('async jobs', { skip: noRedisServer }, () => {
   it('refuses hostile job bodies and ids with 400 and a code, before anything is queued', async () => {
     const cases: Array<[Record<string, unknown>, string]> = [
       [{ url: `${site.url}/`, webhookUrl: 'ftp://127.0.0.1/hook' }, 'webhookUrl'],
+      [{ url: `${site.url}/`, webhookUrl: 'http://user:password@127.0.0.1/hook' }, 'webhookUrl'],
+      [{ url: `${site.url}/`, webhookUrl: 'http://[::1' }, 'webhookUrl'],
       [{ url: `${site.url}/`, webhookUrl: `http://${'a'.repeat(2100)}.test/` }, 'webhookUrl'],
       [{ url: `${site.url}/`, metadata: 'not an object' }, 'metadata'],
       [{ url: `${site.url}/`, metadata: { blob: 'x'.repeat(5000) } }, 'metadata'],
