@@ -63,3 +63,18 @@ export async function closeWorkerWithin(worker: Closable, graceMs: number): Prom
   await internals.lockManager?.close().catch(() => undefined);
   internals.stalledCheckStopper?.();
 }
+
+/**
+ * Connection options for a BullMQ part that opens its own Redis connections (a Worker,
+ * QueueEvents): reconnect with a capped backoff while the part runs, and stop trying once
+ * `closing()` says so. Without that, a part closed while Redis is away keeps a reconnect
+ * timer armed forever (BullMQ's copies of the connection are out of reach), and the
+ * process never exits.
+ */
+export function ownConnection(url: string, closing: () => boolean) {
+  return {
+    url,
+    maxRetriesPerRequest: null,
+    retryStrategy: (attempt: number) => (closing() ? null : Math.min(attempt * 500, 5_000)),
+  };
+}

@@ -2,7 +2,7 @@ import { Queue, QueueEvents, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { JobsConfig } from '../config.js';
-import { closeWithin, outageLogger } from './bounded-close.js';
+import { closeWithin, outageLogger, ownConnection } from './bounded-close.js';
 import type { CaptureJobData, CaptureJobReturn, JobKind, JobSnapshot, WebhookRecord } from './job-model.js';
 
 /** BullMQ's key prefix: every queue key starts `pageshot:`. */
@@ -85,6 +85,7 @@ export class CaptureQueue {
   readonly results: JobResultStore;
   private events: QueueEvents | undefined;
   private readonly waiters = new Map<string, Set<() => void>>();
+  private closing = false;
 
   constructor(
     readonly redisUrl: string,
@@ -206,7 +207,7 @@ export class CaptureQueue {
   /** Starts listening to the queue's finished events (once). */
   private async listen(): Promise<void> {
     if (this.events) return;
-    this.events = new QueueEvents(CAPTURE_QUEUE, { connection: { url: this.redisUrl }, prefix: QUEUE_PREFIX });
+    this.events = new QueueEvents(CAPTURE_QUEUE, { connection: ownConnection(this.redisUrl, () => this.closing), prefix: QUEUE_PREFIX });
     this.events.on('error', () => undefined); // polling covers lost events; the queue's connection reports outages
     const wake = ({ jobId }: { jobId: string }) => {
       for (const done of [...(this.waiters.get(jobId) ?? [])]) done();
@@ -242,6 +243,7 @@ export class CaptureQueue {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     if (this.events) await closeWithin(this.events, CLOSE_GRACE_MS);
     await closeWithin(this.queue, CLOSE_GRACE_MS);
     this.redis.disconnect();

@@ -4,7 +4,7 @@ import type { NetworkPolicy } from '../netguard/network-policy.js';
 import type { WebhookSecretStore } from '../store/webhook-secret-store.js';
 import type { JobView, WebhookRecord } from './job-model.js';
 import { QUEUE_PREFIX, WEBHOOK_QUEUE, type CaptureQueue } from './queue.js';
-import { closeWithin, closeWorkerWithin, outageLogger } from './bounded-close.js';
+import { closeWithin, closeWorkerWithin, outageLogger, ownConnection } from './bounded-close.js';
 import { createWebhookMessageId } from './webhook-signature.js';
 import { deliverWebhook } from './webhook-delivery.js';
 
@@ -41,6 +41,7 @@ export interface WebhookDispatchDeps {
 export class WebhookDispatcher {
   private readonly queue: Queue<WebhookJobData>;
   private worker: Worker<WebhookJobData> | undefined;
+  private closing = false;
 
   constructor(private readonly deps: WebhookDispatchDeps) {
     this.queue = new Queue(WEBHOOK_QUEUE, { connection: deps.captureQueue.redis, prefix: QUEUE_PREFIX });
@@ -71,7 +72,7 @@ export class WebhookDispatcher {
 
   /** Starts delivering (worker nodes). */
   start(): void {
-    const connection = { url: this.deps.captureQueue.redisUrl, maxRetriesPerRequest: null };
+    const connection = ownConnection(this.deps.captureQueue.redisUrl, () => this.closing);
     this.worker = new Worker(WEBHOOK_QUEUE, (job) => this.deliver(job), {
       connection,
       prefix: QUEUE_PREFIX,
@@ -122,6 +123,7 @@ export class WebhookDispatcher {
 
   /** Stops delivering (a delivery cut short is taken up again by another worker) and closes the queue. */
   async close(): Promise<void> {
+    this.closing = true;
     if (this.worker) await closeWorkerWithin(this.worker, 3_000);
     await closeWithin(this.queue, 2_000);
   }

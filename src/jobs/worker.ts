@@ -9,7 +9,7 @@ import type { LimitBackend } from '../limits/policy.js';
 import { REFUNDED_CODES } from '../usage/usage-hook.js';
 import type { UsageOutcome, UsageRecorder } from '../usage/usage-recorder.js';
 import { jobView, toJobFailure, WORKER_LOST, type CaptureJobData, type CaptureJobReturn, type JobFailure } from './job-model.js';
-import { closeWithin, closeWorkerWithin, outageLogger } from './bounded-close.js';
+import { closeWorkerWithin, outageLogger, ownConnection } from './bounded-close.js';
 import { CAPTURE_QUEUE, QUEUE_PREFIX, type CaptureQueue } from './queue.js';
 import type { WebhookDispatcher } from './webhook-dispatch.js';
 
@@ -44,13 +44,14 @@ export class CaptureWorker {
   private worker: Worker<CaptureJobData, CaptureJobReturn> | undefined;
   /** Jobs this node is running now. */
   private running = 0;
+  private closing = false;
 
   constructor(private readonly deps: CaptureWorkerDeps) {}
 
   start(): void {
     const { config, logger } = this.deps;
     this.worker = new Worker<CaptureJobData, CaptureJobReturn>(CAPTURE_QUEUE, (job, token, signal) => this.process(job, token, signal), {
-      connection: { url: this.deps.queue.redisUrl, maxRetriesPerRequest: null },
+      connection: ownConnection(this.deps.queue.redisUrl, () => this.closing),
       prefix: QUEUE_PREFIX,
       concurrency: config.maxConcurrency,
       lockDuration: config.jobs.lockMs,
@@ -76,6 +77,7 @@ export class CaptureWorker {
    * PAGESHOT_SHUTDOWN_TIMEOUT_MS; one cut short is run again by another worker).
    */
   async close(): Promise<void> {
+    this.closing = true;
     // With nothing running there is nothing to wait for but Redis, which may be gone.
     if (this.worker) await closeWorkerWithin(this.worker, this.running > 0 ? this.deps.config.shutdownTimeoutMs : 3_000);
   }
