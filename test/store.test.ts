@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,6 +17,7 @@ import { UsageStore } from '../src/store/usage-store.js';
 import type { ApiKeyRecord, AuditEventType, AuditTypeFilter } from '../src/store/schema.js';
 import { DatabaseOpenError, DuplicateKeyError, InvalidCursorError } from '../src/store/store-errors.js';
 import { collectPages, makeKey } from './helpers/store-records.js';
+import { WebhookSecretStore } from '../src/store/webhook-secret-store.js';
 
 /** The PostgreSQL the store suite also runs against (CI starts it); override with PAGESHOT_TEST_DATABASE_URL. */
 const POSTGRES_URL = process.env.PAGESHOT_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -97,11 +99,11 @@ function storeSuite(open: () => Promise<StoreDatabase>, expectedDialect: StoreDa
       try {
         const migrations = await new Migrator({ db: again.db, provider: migrationProvider }).getMigrations();
         assert.deepEqual(migrations.map((m) => m.name), [
-          '0001_api_keys', '0002_audit_events', '0003_usage', '0004_api_keys_replaced_by', '0005_audit_events_type_index', '0006_usage_cache_hits',
+          '0001_api_keys', '0002_audit_events', '0003_usage', '0004_api_keys_replaced_by', '0005_audit_events_type_index', '0006_usage_cache_hits', '0007_webhook_secrets',
         ]);
         assert.ok(migrations.every((m) => m.executedAt instanceof Date), 'a migration is not recorded as run');
         const runs = await sql<{ n: number | string }>`select count(*) as n from kysely_migration`.execute(again.db);
-        assert.equal(Number(runs.rows[0]?.n), 6);
+        assert.equal(Number(runs.rows[0]?.n), 7);
         assert.deepEqual(await new KeyStore(again.db).findById(key.id), key);
       } finally {
         await again.close();
@@ -334,6 +336,26 @@ function storeSuite(open: () => Promise<StoreDatabase>, expectedDialect: StoreDa
         RangeError,
       );
       assert.equal((await keys.findById(a.id))?.lastUsedAt, null);
+    });
+  });
+
+  describe('WebhookSecretStore', () => {
+    it('keeps one secret per owner: created, shown by hint, replaced at once, deleted', async () => {
+      const secrets = new WebhookSecretStore(store.db);
+      const owner = `key:test-${randomUUID()}`;
+      assert.equal(await secrets.infoOf(owner), null);
+      const first = await secrets.create(owner, new Date('2026-01-01T00:00:00.000Z'));
+      assert.match(first.secret, /^whsec_[A-Za-z0-9+/]{43}=$/);
+      assert.equal(first.hint, `whsec_…${first.secret.slice(-4)}`);
+      assert.deepEqual(await secrets.infoOf(owner), { hint: first.hint, createdAt: '2026-01-01T00:00:00.000Z' });
+      assert.equal(await secrets.secretOf(owner), first.secret);
+      const second = await secrets.create(owner);
+      assert.notEqual(second.secret, first.secret);
+      assert.equal(await secrets.secretOf(owner), second.secret, 'the old secret stops signing at once');
+      assert.equal(await secrets.secretOf(`${owner}-other`), undefined);
+      assert.equal(await secrets.delete(owner), true);
+      assert.equal(await secrets.delete(owner), false);
+      assert.equal(await secrets.secretOf(owner), undefined);
     });
   });
 
