@@ -484,7 +484,8 @@ describe('store on PostgreSQL', { skip }, () => {
     const client = new pg.Client({ connectionString: POSTGRES_URL });
     await client.connect();
     try {
-      await client.query('DROP TABLE IF EXISTS usage_rejections, usage_daily, api_keys, audit_events, kysely_migration, kysely_migration_lock');
+      // Every table a migration creates (add new ones here), and Kysely's own.
+      await client.query('DROP TABLE IF EXISTS webhook_secrets, usage_rejections, usage_daily, api_keys, audit_events, kysely_migration, kysely_migration_lock');
     } finally {
       await client.end();
     }
