@@ -1,25 +1,25 @@
 #!/usr/bin/env bash
-# Installs what PageShot needs when it is missing: Node.js >= 20 is checked (not
-# installed), npm dependencies come from package-lock.json; Chromium, fonts for every script
-# and uBlock Origin's filter lists come from the system's packages (Debian/Ubuntu apt).
+# Installs what PageShot needs when it is missing: Node.js >= 22 (Node 24 from the npm
+# registry where the machine's own is older), the npm dependencies in package-lock.json,
+# and from the system's packages (Debian/Ubuntu apt) Chromium, fonts for every script and
+# uBlock Origin's filter lists (config/system-packages.txt, which the Dockerfile reads too).
 # Safe to run again: it does nothing when all is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v node >/dev/null 2>&1; then
-  echo "PageShot needs Node.js >= 20: https://nodejs.org/ or your distribution's nodejs package." >&2
-  exit 1
-fi
-node_major=$(node -p 'process.versions.node.split(".")[0]')
-if [ "$node_major" -lt 20 ]; then
-  echo "PageShot needs Node.js >= 20; this is $(node --version)." >&2
-  exit 1
-fi
+# Node.js >= 22: the machine's own, or Node 24 installed into .tools/ (scripts/node-env.sh).
+source scripts/node-env.sh
 
-# npm dependencies: reinstall when the lock file changed since the last install.
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "Installing npm dependencies…"
+# npm dependencies: reinstall when the lock file changed since the last install, or when
+# they were installed by another Node.js (a native module built for one Node's ABI crashes
+# or refuses to load in another).
+abi_mark=node_modules/.pageshot-node-abi
+node_abi=$(node -p process.versions.modules)
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] ||
+  [ "$(cat "$abi_mark" 2>/dev/null)" != "$node_abi" ]; then
+  echo "Installing npm dependencies for Node.js $(node --version)…"
   npm ci --no-audit --no-fund
+  echo "$node_abi" > "$abi_mark"
 fi
 
 have_chromium() {
@@ -29,18 +29,10 @@ have_chromium() {
     command -v google-chrome >/dev/null 2>&1 || command -v google-chrome-stable >/dev/null 2>&1
 }
 
-# Fonts, so every script renders (config/fonts.conf sets the preferences Chromium uses):
-#   fonts-liberation        metric clones of Arial, Times New Roman, Courier New
-#   fonts-noto-core         Latin, Greek, Cyrillic, Arabic, Hebrew, Armenian, Georgian, Ethiopic,
-#                           Indic (Devanagari, Bengali, Tamil, Telugu…), Thai, Lao, Khmer, Myanmar…
-#   fonts-noto-cjk          Chinese (Simplified and Traditional), Japanese, Korean
-#   fonts-noto-color-emoji  colour emoji
-#   fonts-symbola           symbols no other font has (dingbats, arrows, technical signs)
-# plus uBlock Origin's copy of EasyList / EasyPrivacy, which ad blocking reads from
-# /usr/share/chromium/extensions/ublock-origin/assets/thirdparties/easylist/.
-system_packages=(fonts-liberation fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji fonts-symbola webext-ublock-origin-chromium)
+# Fonts for every script and the filter lists: one list, shared with the Dockerfile.
+mapfile -t system_packages < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' config/system-packages.txt | awk '{ print $1 }')
 
-# The packages above that are not installed, one per line. One dpkg-query call and no
+# The listed packages that are not installed, one per line. One dpkg-query call and no
 # other process keep this fast: it runs at every start and every test run.
 missing_system_packages() {
   local installed package

@@ -4,5 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
+# The Node.js ensure-deps.sh chose (maybe one it installed into .tools/), for what follows.
+source scripts/node-env.sh
 npm run --silent build
 exec node dist/cli.js serve

@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
+# The Node.js ensure-deps.sh chose (maybe one it installed into .tools/), for what follows.
+source scripts/node-env.sh
 npm run --silent typecheck
 npm run --silent build
 npm test
