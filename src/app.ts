@@ -18,7 +18,7 @@ import { FailoverLimitBackend } from './limits/failover-backend.js';
 import { MemoryLimitBackend } from './limits/memory-backend.js';
 import type { LimitBackend } from './limits/policy.js';
 import { RedisLimitBackend } from './limits/redis-backend.js';
-import { createLogger } from './logger.js';
+import { createLogger, logDestination } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { policyFromConfig, type NetworkPolicy, type Resolver } from './netguard/network-policy.js';
 import { buildServer, type ServerDeps } from './server.js';
@@ -180,7 +180,7 @@ async function runSteps(steps: Closer[], logger: Logger): Promise<Record<string,
  * Redis, Chromium) is closed before the error is thrown, so nothing outlives it.
  */
 export async function createApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
-  const logger = overrides.logger ?? createLogger(config.logLevel);
+  const logger = overrides.logger ?? createLogger(config.logLevel, logDestination(config.logFormat));
   // Reads the TLS files: a bad one fails here, before anything is started.
   const serverFactory = createServerFactory(config);
   const { database, audit, authenticator, keyService, keyChanges, usageStore } = await openAccounts(
@@ -245,6 +245,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       captureService,
       queue,
       webhookSecrets,
+      db: database.db,
       cpuUsage,
       startedAt: Date.now(),
       isShuttingDown: () => shuttingDown,

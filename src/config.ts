@@ -46,6 +46,8 @@ export interface Config {
   host: string;
   port: number;
   logLevel: string;
+  /** `json`: one pino JSON object per line (for log collectors); `pretty`: one human line per entry (for a terminal). */
+  logFormat: LogFormat;
   /** Fastify's trustProxy: whose X-Forwarded-For to believe when telling clients apart. */
   trustProxy: boolean | number | string;
   chromiumPath: string | undefined;
@@ -88,6 +90,9 @@ export interface Config {
   role: Role;
   jobs: JobsConfig;
 }
+
+/** How log lines are written (PAGESHOT_LOG_FORMAT, else LOG_FORMAT). */
+export type LogFormat = 'json' | 'pretty';
 
 /**
  * `all`: one process does everything (the default). `api`: authenticates, limits and
@@ -387,6 +392,18 @@ function readLogLevel(env: Env): string {
   return raw;
 }
 
+const LOG_FORMATS: readonly LogFormat[] = ['json', 'pretty'];
+
+/** PAGESHOT_LOG_FORMAT, falling back to LOG_FORMAT (as the level does); `json` when neither is set. */
+function readLogFormat(env: Env): LogFormat {
+  const name = env.PAGESHOT_LOG_FORMAT?.trim() ? 'PAGESHOT_LOG_FORMAT' : env.LOG_FORMAT?.trim() ? 'LOG_FORMAT' : undefined;
+  if (name === undefined) return 'json';
+  const raw = env[name]!.trim();
+  const format = raw.toLowerCase() as LogFormat;
+  if (!LOG_FORMATS.includes(format)) throw new ConfigError(name, LOG_FORMATS.join(' or '), raw);
+  return format;
+}
+
 /** The warm pool: how many contexts it keeps and for how long. */
 export interface PoolConfig {
   /** Contexts kept at most, busy and idle together (PAGESHOT_POOL_MAX_CONTEXTS, else sized by memory). */
@@ -460,6 +477,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: env.HOST?.trim() || '0.0.0.0',
     port: readInt(env, 'PORT', 3000, 0, 65535),
     logLevel: readLogLevel(env),
+    logFormat: readLogFormat(env),
     trustProxy: readTrustProxy(env),
     chromiumPath: env.PAGESHOT_CHROMIUM_PATH?.trim() || undefined,
     chromiumSandbox: readSandboxMode(env),

@@ -73,6 +73,8 @@ export const ERROR_CODES = {
   WEBHOOK_SECRET_MISSING: 400,
   /** The worker running the capture stopped (crashed, killed) twice; the capture was given up. */
   WORKER_LOST: 503,
+  /** `GET /readyz`: a part this node needs (browser, database, Redis) is not usable right now. */
+  NOT_READY: 503,
 } as const;
 
 /** A stable, machine-readable error code. */

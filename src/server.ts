@@ -7,6 +7,7 @@ import Fastify, {
   type FastifySchemaCompiler,
   type FastifyServerFactory,
 } from 'fastify';
+import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { trustProxyWarning, type Config } from './config.js';
 import { handleClientError, handleError } from './error-handler.js';
@@ -36,6 +37,7 @@ import type { NetworkPolicy } from './netguard/network-policy.js';
 import type { WebhookSecretStore } from './store/webhook-secret-store.js';
 import { jobRoutes, webhookSecretRoutes } from './routes/jobs.js';
 import { healthRoutes } from './routes/health.js';
+import type { Database } from './store/schema.js';
 
 /** Everything the HTTP layer is given; it holds no business logic of its own. */
 export interface ServerDeps extends ScreenshotRouteDeps, StatusRouteDeps {
@@ -52,6 +54,8 @@ export interface ServerDeps extends ScreenshotRouteDeps, StatusRouteDeps {
   slots: CaptureSlots;
   usageStore: UsageStore;
   usageRecorder: UsageRecorder;
+  /** The database itself, which /readyz queries (`select 1`). */
+  db: Kysely<Database>;
   /** Creates the Node server: plain HTTP, or HTTPS when TLS is configured. */
   serverFactory?: FastifyServerFactory;
   /** True once shutdown began: new requests are refused with SHUTTING_DOWN. */
@@ -138,7 +142,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   registerUsageAccounting(app, { recorder: deps.usageRecorder, backend: deps.limitBackend });
   registerLimits(app, { config: config.rateLimits, backend: deps.limitBackend, slots: deps.slots, metrics: deps.metrics });
   statusRoutes(app, deps);
-  healthRoutes(app);
+  healthRoutes(app, deps);
   metricsRoutes(app, deps);
   // A worker node serves no public API: only what operators and orchestrators read above.
   if (config.role === 'worker') return app;

@@ -7,7 +7,7 @@ import { captureBodySchema, toCaptureOptions, type CaptureRequest } from './capt
 import { WarmPool } from './capture/warm-pool.js';
 import type { Config } from './config.js';
 import { ApiError } from './errors.js';
-import { createLogger } from './logger.js';
+import { createLogger, logDestination } from './logger.js';
 import { policyFromConfig } from './netguard/network-policy.js';
 import { assertTargetAllowed } from './netguard/target-policy.js';
 
@@ -75,7 +75,7 @@ export async function shoot(config: Config, target: string, flags: Flags): Promi
   const options = toCaptureOptions(flagsToRequest(config, target, flags), config.limits);
   const policy = policyFromConfig(config);
   if (options.target.kind === 'url') await assertTargetAllowed(policy, options.target.url);
-  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, logDestination(config.logFormat));
   const browsers = BrowserManager.forConfig(config, logger, 1);
   await browsers.start();
   const pool = new WarmPool(browsers, { maxContexts: 1, maxUses: 1, idleTimeoutMs: 60_000, maxHeapBytes: Infinity, policy }, logger);

@@ -91,6 +91,10 @@ async function openPostgres(url: string, onPoolError: ((error: Error) => void) |
   const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 10_000 });
   // Without a listener, an idle connection's error would be thrown and end the process.
   pool.on('error', onPoolError ?? (() => {}));
+  // The pool listens to idle connections only: one that dies while checked out (a query
+  // stuck on a dead network, as /readyz may leave behind) would throw likewise. Its query
+  // is rejected either way, and the pool drops it when it comes back.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const store = withClose(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres');
   try {
     // Connect before migrating, so a wrong URL reads as that, not as a failed migration.
