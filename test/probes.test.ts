@@ -14,9 +14,9 @@ import { AUTH_ENV } from './helpers/keys.js';
 import { startPageShot, type Reply, type TestServer } from './helpers/harness.js';
 import { parseAnswer, type RawAnswer } from './helpers/raw-http.js';
 import { noRedisServer, startPrivateRedis, type PrivateRedis } from './helpers/redis-server.js';
+import { POSTGRES_URL, postgresSkipReason } from './helpers/postgres.js';
 
 /** The PostgreSQL the store suite runs against (CI starts it); override with PAGESHOT_TEST_DATABASE_URL. */
-const POSTGRES_URL = process.env.PAGESHOT_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 /** Asserts a 503 unready answer whose `checks` say `expected` (other parts "ok"), in the shared error shape. */
 function assertUnready(reply: Reply, expected: Record<string, string | RegExp>): void {
@@ -119,21 +119,6 @@ async function startRelay(target: URL): Promise<Relay> {
       await closed;
     },
   };
-}
-
-/** Why the PostgreSQL tests cannot run here, or undefined when they can. */
-async function postgresSkipReason(): Promise<string | undefined> {
-  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 3_000 });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    await client.query('select 1');
-    return undefined;
-  } catch (error) {
-    return `PostgreSQL at ${POSTGRES_URL} did not answer (${error instanceof Error ? error.message : String(error)}); CI starts it`;
-  } finally {
-    await client.end().catch(() => {});
-  }
 }
 
 /** Runs `statement` on the test PostgreSQL's server (admin statements: create and drop database). */

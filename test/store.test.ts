@@ -18,9 +18,9 @@ import type { ApiKeyRecord, AuditEventType, AuditTypeFilter } from '../src/store
 import { DatabaseOpenError, DuplicateKeyError, InvalidCursorError } from '../src/store/store-errors.js';
 import { collectPages, makeKey } from './helpers/store-records.js';
 import { WebhookSecretStore } from '../src/store/webhook-secret-store.js';
+import { POSTGRES_URL, postgresSkipReason } from './helpers/postgres.js';
 
 /** The PostgreSQL the store suite also runs against (CI starts it); override with PAGESHOT_TEST_DATABASE_URL. */
-const POSTGRES_URL = process.env.PAGESHOT_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 const tempDirs: string[] = [];
 function tempDir(): string {
@@ -31,22 +31,6 @@ function tempDir(): string {
 after(() => {
   for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
 });
-
-/** Why the PostgreSQL suite cannot run here, or undefined when the server answers. */
-async function postgresSkipReason(): Promise<string | undefined> {
-  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 3_000 });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    await client.query('select 1');
-    return undefined;
-  } catch (error) {
-    const reason = error instanceof Error ? error.message || error.name : String(error);
-    return `PostgreSQL at ${POSTGRES_URL} did not answer (${reason}); CI starts it`;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
 
 /** The store tests every dialect must pass: the same code, the same answers. */
 function storeSuite(open: () => Promise<StoreDatabase>, expectedDialect: StoreDatabase['dialect']): void {
