@@ -87,6 +87,7 @@ import {
   type RunResult,
 } from './capture-report.js';
 import { startBenchServer, type BenchServer, type ServerMode } from './pageshot-process.js';
+import { argValue } from './lib/args.js';
 
 const WIDTH = 1280;
 const HEIGHT = 720;
@@ -137,17 +138,6 @@ interface BenchSettings {
 
 // ---------------------------------------------------------------------------------------
 // Settings
-
-/** Reads `--name=value` or `--name value` from argv. */
-function argValue(name: string): string | undefined {
-  const args = process.argv.slice(2);
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg.startsWith(`--${name}=`)) return arg.slice(name.length + 3);
-    if (arg === `--${name}`) return args[i + 1];
-  }
-  return undefined;
-}
 
 /** Parses a positive integer or exits with a message naming the setting. */
 function positiveInt(raw: string, what: string): number {

@@ -16,6 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { chromiumMemory, type ProcessMemory } from '../src/capture/process-memory.js';
 import { startPageShot } from '../test/helpers/harness.js';
 import { waitFor } from '../test/helpers/processes.js';
+import { argValue } from './lib/args.js';
 
 const HEAVY_PAGE =
   '<!doctype html><html><body><div id="root"></div><canvas id="c" width="2560" height="1440"></canvas><script>' +
@@ -25,11 +26,6 @@ const HEAVY_PAGE =
   'const g = document.getElementById("c").getContext("2d"); g.fillStyle = "#39f"; g.fillRect(0, 0, 2560, 1440);' +
   '</script></body></html>';
 const PLAIN_PAGE = '<!doctype html><html><body style="margin:0"><div style="width:200px;height:100px;background:red"></div></body></html>';
-
-function argValue(name: string): string | undefined {
-  const prefix = `--${name}=`;
-  return process.argv.slice(2).find((arg) => arg.startsWith(prefix))?.slice(prefix.length);
-}
 
 /** Least-squares slope of y against x. */
 function slope(points: Array<[number, number]>): number {

@@ -65,6 +65,7 @@ import { startFixtureSite, type FixtureSite } from '../test/helpers/fixture-site
 import type { Reply } from '../test/helpers/harness.js';
 import { startNode, type NodeProcess } from '../test/helpers/node-process.js';
 import { noRedisServer, startPrivateRedis } from '../test/helpers/redis-server.js';
+import { argValue } from './lib/args.js';
 
 const MODES = ['direct', 'queued', 'async'] as const;
 type Mode = (typeof MODES)[number];
@@ -98,17 +99,6 @@ interface Settings {
 
 // ---------------------------------------------------------------------------------------
 // Settings
-
-/** Reads `--name=value` or `--name value` from argv. */
-function argValue(name: string): string | undefined {
-  const args = process.argv.slice(2);
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg.startsWith(`--${name}=`)) return arg.slice(name.length + 3);
-    if (arg === `--${name}`) return args[i + 1];
-  }
-  return undefined;
-}
 
 /** Parses an integer >= `min` or exits with a message naming the setting. */
 function intSetting(name: string, envName: string, fallback: number, min: number): number {
