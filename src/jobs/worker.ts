@@ -6,7 +6,7 @@ import { toCaptureOptions } from '../capture/options.js';
 import type { CaptureService } from '../capture/service.js';
 import type { Config } from '../config.js';
 import type { LimitBackend } from '../limits/policy.js';
-import { REFUNDED_CODES } from '../usage/usage-hook.js';
+import { REFUNDED_CODES } from '../errors.js';
 import type { UsageOutcome, UsageRecorder } from '../usage/usage-recorder.js';
 import { jobView, toJobFailure, WORKER_LOST, type CaptureJobData, type CaptureJobReturn, type JobFailure } from './job-model.js';
 import { closeWorkerWithin, outageLogger, ownConnection } from './bounded-close.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { ErrorCode } from '../errors.js';
+import { REFUNDED_CODES, type ErrorCode } from '../errors.js';
 import { whenSettled } from '../http/settled.js';
 import type { LimitBackend } from '../limits/policy.js';
 import type { UsageOutcome, UsageRecorder } from './usage-recorder.js';
@@ -17,22 +17,6 @@ declare module 'fastify' {
     captureFailedMs?: number;
   }
 }
-
-/**
- * Failures that are ours, not the caller's or the target's: a request answered with one
- * of these gets its unit of the daily quota back.
- */
-export const REFUNDED_CODES: ReadonlySet<ErrorCode> = new Set([
-  'CAPTURE_FAILED',
-  'BROWSER_CRASHED',
-  'INTERNAL_ERROR',
-  'QUEUE_FULL',
-  'QUEUE_TIMEOUT',
-  'SERVER_BUSY',
-  'SHUTTING_DOWN',
-  'FILTER_LISTS_UNAVAILABLE',
-  'WORKER_LOST',
-]);
 
 /** Codes that stop a request before any capture: counted as "rejected" with their reason. */
 const LIMIT_CODES: ReadonlySet<ErrorCode> = new Set(['RATE_LIMITED', 'QUOTA_EXCEEDED', 'CONCURRENCY_LIMITED']);
