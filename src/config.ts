@@ -135,7 +135,19 @@ export interface LimitsConfig {
   redisUrl: string | undefined;
   /** What to do while Redis is unreachable. */
   onStoreFailure: 'local' | 'open' | 'closed';
+  /** Which IETF rate-limit fields answers carry beside `X-RateLimit-*` (PAGESHOT_RATELIMIT_HEADERS). */
+  headers: RateLimitHeaderForm;
 }
+
+/**
+ * The IETF rate-limit fields sent beside the always-present `X-RateLimit-*` trio:
+ * `draft-10` the structured `RateLimit` / `RateLimit-Policy` lists (one named item per
+ * policy), `draft-7` the combined `RateLimit: limit=…, remaining=…, reset=…`, `draft-6`
+ * the separate `RateLimit-Limit` / `-Remaining` / `-Reset`, `none` no IETF field.
+ * draft-7 and draft-10 use the same field names with different syntaxes, so no mode
+ * sends both. See src/limits/headers.ts.
+ */
+export type RateLimitHeaderForm = 'draft-10' | 'draft-7' | 'draft-6' | 'none';
 
 /** The result cache: repeats of a capture answered from storage instead of the browser. */
 export interface CacheConfig {
@@ -308,6 +320,17 @@ function readDatabaseUrl(env: Env): string | undefined {
   return raw;
 }
 
+const RATE_LIMIT_HEADER_FORMS: readonly RateLimitHeaderForm[] = ['draft-10', 'draft-7', 'draft-6', 'none'];
+
+/** PAGESHOT_RATELIMIT_HEADERS: one of RATE_LIMIT_HEADER_FORMS, any case; default draft-10. */
+function readRateLimitHeaders(env: Env): RateLimitHeaderForm {
+  const raw = env.PAGESHOT_RATELIMIT_HEADERS;
+  const value = raw?.trim().toLowerCase() || 'draft-10';
+  const form = RATE_LIMIT_HEADER_FORMS.find((candidate) => candidate === value);
+  if (!form) throw new ConfigError('PAGESHOT_RATELIMIT_HEADERS', 'draft-10, draft-7, draft-6 or none', raw ?? '');
+  return form;
+}
+
 function readLimits(env: Env): LimitsConfig {
   const redisUrl = env.PAGESHOT_REDIS_URL?.trim() || undefined;
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
@@ -327,6 +350,7 @@ function readLimits(env: Env): LimitsConfig {
     },
     redisUrl,
     onStoreFailure,
+    headers: readRateLimitHeaders(env),
   };
 }
 

@@ -30,10 +30,15 @@ export interface Metrics {
   cache: CacheEvents;
 }
 
-/** Creates the registry with process metrics and PageShot's own. */
+/**
+ * Creates the registry with process metrics and PageShot's own. The process metrics keep
+ * prom-client's standard names (`process_cpu_seconds_total`, `nodejs_eventloop_lag_seconds`,
+ * `nodejs_heap_size_used_bytes` …), the ones stock Node.js dashboards (Grafana 11159) read;
+ * PageShot's own all start with `pageshot_`, so no name can collide.
+ */
 export function createMetrics(sources: MetricSources): Metrics {
   const registry = new client.Registry();
-  client.collectDefaultMetrics({ register: registry, prefix: 'pageshot_process_' });
+  client.collectDefaultMetrics({ register: registry });
   const registers = [registry];
   new client.Gauge({
     name: 'pageshot_queue_depth',

@@ -192,3 +192,22 @@ describe('result cache settings', () => {
     it(`refuses ${variable}=${value}`, () => assertRejected({ [variable]: value }, variable));
   }
 });
+
+describe('rate-limit header form (PAGESHOT_RATELIMIT_HEADERS)', () => {
+  it('sends the draft-10 fields by default, an empty value included', () => {
+    assert.equal(loadConfig({}).rateLimits.headers, 'draft-10');
+    assert.equal(loadConfig({ PAGESHOT_RATELIMIT_HEADERS: ' ' }).rateLimits.headers, 'draft-10');
+  });
+
+  it('reads draft-10, draft-7, draft-6 and none, in any case and with spaces around', () => {
+    for (const form of ['draft-10', 'draft-7', 'draft-6', 'none'] as const) {
+      assert.equal(loadConfig({ PAGESHOT_RATELIMIT_HEADERS: form }).rateLimits.headers, form);
+    }
+    assert.equal(loadConfig({ PAGESHOT_RATELIMIT_HEADERS: ' Draft-7 ' }).rateLimits.headers, 'draft-7');
+  });
+
+  // `both` cannot exist: draft-7 and draft-10 share the field names RateLimit and RateLimit-Policy.
+  for (const value of ['both', 'draft-8', 'draft7', 'x', 'draft-10,draft-7']) {
+    it(`refuses PAGESHOT_RATELIMIT_HEADERS=${value}`, () => assertRejected({ PAGESHOT_RATELIMIT_HEADERS: value }, 'PAGESHOT_RATELIMIT_HEADERS'));
+  }
+});

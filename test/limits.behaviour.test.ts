@@ -17,6 +17,9 @@ export const NOON = Date.UTC(2024, 4, 1, 12);
 /** 2024-05-02T00:00:00.000Z. */
 export const MIDNIGHT = Date.UTC(2024, 4, 2);
 
+/** ms since 1970 as the µs the decisions report instants in. */
+const us = (ms: number): number => ms * 1000;
+
 /** Opens a backend that reads time from `clock`; the suite closes it. */
 export type OpenBackend = (clock: () => number) => LimitBackend | Promise<LimitBackend>;
 
@@ -59,7 +62,7 @@ export function backendBehaviour(label: string, open: OpenBackend, callerPrefix 
         allowed: false,
         refusedBy: 'rate',
         retryAfterSeconds: 1,
-        burst: { limit: 500, remaining: 0, resetSeconds: 1, windowSeconds: 3 },
+        burst: { limit: 500, remaining: 0, resetSeconds: 1, resetAtUs: us(NOON) + 5_000, windowSeconds: 3 },
       });
     });
 
@@ -81,32 +84,39 @@ export function backendBehaviour(label: string, open: OpenBackend, callerPrefix 
         now = NOON + at;
         return backend.consume(caller, policy);
       };
-      // Where the bucket stands; its window is ceil(2 / 0.5) = 4 s.
-      const burst = (remaining: number, resetSeconds: number) => ({ limit: 2, remaining, resetSeconds, windowSeconds: 4 });
-      assert.deepEqual(await step(0), { allowed: true, burst: burst(1, 2) });
-      assert.deepEqual(await step(0), { allowed: true, burst: burst(0, 2) });
+      // Where the bucket stands; its window is ceil(2 / 0.5) = 4 s. `grows` is the ms after
+      // NOON at which `remaining` next grows: the exact instant, whatever the rounding of `t`.
+      const burst = (remaining: number, resetSeconds: number, grows: number) => ({
+        limit: 2,
+        remaining,
+        resetSeconds,
+        resetAtUs: us(NOON + grows),
+        windowSeconds: 4,
+      });
+      assert.deepEqual(await step(0), { allowed: true, burst: burst(1, 2, 2_000) });
+      assert.deepEqual(await step(0), { allowed: true, burst: burst(0, 2, 2_000) });
       assert.deepEqual(await step(0), {
         allowed: false,
         refusedBy: 'rate',
         retryAfterSeconds: 2,
-        burst: burst(0, 2),
+        burst: burst(0, 2, 2_000),
       });
       assert.deepEqual(await step(1_500), {
         allowed: false,
         refusedBy: 'rate',
         retryAfterSeconds: 1, // 0.5 s, rounded up
-        burst: burst(0, 1),
+        burst: burst(0, 1, 2_000),
       });
-      assert.deepEqual(await step(2_000), { allowed: true, burst: burst(0, 2) });
+      assert.deepEqual(await step(2_000), { allowed: true, burst: burst(0, 2, 4_000) });
       assert.deepEqual(await step(3_000), {
         allowed: false,
         refusedBy: 'rate',
         retryAfterSeconds: 1,
-        burst: burst(0, 1),
+        burst: burst(0, 1, 4_000),
       });
-      assert.deepEqual(await step(4_000), { allowed: true, burst: burst(0, 2) });
+      assert.deepEqual(await step(4_000), { allowed: true, burst: burst(0, 2, 6_000) });
       // tat is now 8 s; after that the bucket is full again.
-      assert.deepEqual(await step(10_000), { allowed: true, burst: burst(1, 2) });
+      assert.deepEqual(await step(10_000), { allowed: true, burst: burst(1, 2, 12_000) });
     });
 
     it('refuses 1 ms before the retry moment and admits exactly at it', async () => {
@@ -148,14 +158,14 @@ export function backendBehaviour(label: string, open: OpenBackend, callerPrefix 
         allowed: false,
         refusedBy: 'daily',
         retryAfterSeconds: 2, // 1.5 s to midnight, rounded up
-        daily: { limit: 3, remaining: 0, resetSeconds: 2, windowSeconds: 86_400 },
+        daily: { limit: 3, remaining: 0, resetSeconds: 2, resetAtUs: us(MIDNIGHT), windowSeconds: 86_400 },
       });
       now = MIDNIGHT - 1;
       assert.equal((await backend.consume(caller, policy)).allowed, false);
       now = MIDNIGHT;
       assert.deepEqual(await backend.consume(caller, policy), {
         allowed: true,
-        daily: { limit: 3, remaining: 2, resetSeconds: 86_400, windowSeconds: 86_400 },
+        daily: { limit: 3, remaining: 2, resetSeconds: 86_400, resetAtUs: us(MIDNIGHT + 86_400_000), windowSeconds: 86_400 },
       });
     });
 
@@ -235,10 +245,10 @@ export function backendBehaviour(label: string, open: OpenBackend, callerPrefix 
     it('describes the first request of the default policy in headers', async () => {
       const caller = fresh(NOON + 250);
       const decision = await backend.consume(caller, { rate: 200, burst: 500, daily: 2_000 });
-      assert.deepEqual(rateLimitHeaders(decision, now), {
+      assert.deepEqual(rateLimitHeaders(decision), {
         'X-RateLimit-Limit': '500',
         'X-RateLimit-Remaining': '499',
-        'X-RateLimit-Reset': String(NOON / 1000 + 2),
+        'X-RateLimit-Reset': String(NOON / 1000 + 1), // one more in 5 ms: at x.255 s, the next whole second
         'RateLimit-Policy': '"burst";q=500;w=3, "daily";q=2000;w=86400',
         RateLimit: '"burst";r=499;t=1, "daily";r=1999;t=43200',
       });

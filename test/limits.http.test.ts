@@ -171,6 +171,36 @@ describe('metrics', () => {
       await site.close();
     }
   });
+
+  it('names Node\'s process metrics as stock dashboards expect, and every PageShot metric pageshot_*', async () => {
+    const server = await startPageShot({ ...AUTH_ENV, PAGESHOT_METRICS_TOKEN: 'scrape-token-123' });
+    try {
+      const text = (await server.request('/metrics', { headers: bearer('scrape-token-123') })).body.toString();
+      const families = [...text.matchAll(/^# TYPE (\S+) /gm)].map((match) => match[1]!);
+      // What Grafana's "NodeJS Application Dashboard" (11159) and its kin query.
+      for (const name of [
+        'process_cpu_seconds_total',
+        'process_cpu_user_seconds_total',
+        'process_resident_memory_bytes',
+        'process_start_time_seconds',
+        'nodejs_eventloop_lag_seconds',
+        'nodejs_heap_size_used_bytes',
+        'nodejs_heap_size_total_bytes',
+        'nodejs_active_handles_total',
+        'nodejs_version_info',
+      ]) {
+        assert.ok(families.includes(name), `${name} is missing from /metrics`);
+        assert.match(text, new RegExp(`^${name}(?:\\{[^}]*\\})? \\S+`, 'm'), `${name} has no sample`);
+      }
+      // The old prefixed names are gone; the rest are PageShot's own, each under pageshot_.
+      assert.deepEqual(families.filter((name) => /^pageshot_(?:process|nodejs)_/.test(name)), []);
+      const own = families.filter((name) => !/^(?:process|nodejs)_/.test(name));
+      assert.ok(own.length >= 8 && own.every((name) => name.startsWith('pageshot_')), own.join(', '));
+      assert.equal(new Set(families).size, families.length, 'no name is served twice');
+    } finally {
+      await server.stop();
+    }
+  });
 });
 
 describe('rate limits shared through Redis', async () => {

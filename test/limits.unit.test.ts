@@ -125,13 +125,13 @@ describe('rate-limit headers', () => {
     const seen: Array<Record<string, string>> = [];
     for (let i = 0; i < 2_001; i++) {
       const decision = backend.decide('k', policy, at);
-      if ([0, 499, 500].includes(i)) seen.push(rateLimitHeaders(decision, at));
+      if ([0, 499, 500].includes(i)) seen.push(rateLimitHeaders(decision));
     }
     const epoch = Math.floor(at / 1000);
     assert.deepEqual(seen[0], {
       'X-RateLimit-Limit': '500',
       'X-RateLimit-Remaining': '499',
-      'X-RateLimit-Reset': String(epoch + 2), // 5 ms after a time of x.4 s, then rounded up
+      'X-RateLimit-Reset': String(epoch + 1), // one more in 5 ms: x.405 s, rounded up to the next second
       'RateLimit-Policy': '"burst";q=500;w=3, "daily";q=2000;w=86400',
       RateLimit: '"burst";r=499;t=1, "daily";r=1999;t=10',
     });
@@ -150,7 +150,7 @@ describe('rate-limit headers', () => {
     let decision: LimitDecision = { allowed: true };
     for (let i = 0; i < 4; i++) decision = backend.decide('k', small, NOON);
     assert.equal(decision.refusedBy, 'daily');
-    const headers = rateLimitHeaders(decision, NOON);
+    const headers = rateLimitHeaders(decision);
     assert.equal(headers['X-RateLimit-Limit'], '3');
     assert.equal(headers['X-RateLimit-Remaining'], '0');
     assert.equal(headers['X-RateLimit-Reset'], String(MIDNIGHT / 1000));
@@ -159,22 +159,23 @@ describe('rate-limit headers', () => {
   });
 
   it('breaks a tie of remaining by the policy that refused', () => {
-    const state = { limit: 5, remaining: 0, resetSeconds: 1, windowSeconds: 1 };
-    const daily = { limit: 5, remaining: 0, resetSeconds: 900, windowSeconds: 86_400 };
+    const state = { limit: 5, remaining: 0, resetSeconds: 1, resetAtUs: (NOON + 1_000) * 1000, windowSeconds: 1 };
+    const daily = { limit: 5, remaining: 0, resetSeconds: 900, resetAtUs: (NOON + 900_000) * 1000, windowSeconds: 86_400 };
     const byRate: LimitDecision = { allowed: false, refusedBy: 'rate', retryAfterSeconds: 1, burst: state, daily };
-    assert.equal(rateLimitHeaders(byRate, NOON)['X-RateLimit-Reset'], String(NOON / 1000 + 1));
-    assert.equal(rateLimitHeaders({ ...byRate, refusedBy: 'daily' }, NOON)['X-RateLimit-Reset'], String(NOON / 1000 + 900));
+    assert.equal(rateLimitHeaders(byRate)['X-RateLimit-Reset'], String(NOON / 1000 + 1));
+    assert.equal(rateLimitHeaders({ ...byRate, refusedBy: 'daily' })['X-RateLimit-Reset'], String(NOON / 1000 + 900));
   });
 
   it('sends only the policies the caller has, and none for a decision without state', () => {
     const backend = new MemoryLimitBackend({ sweepIntervalMs: 0 });
-    const burstOnly = rateLimitHeaders(backend.decide('a', { rate: 2, burst: 10, daily: 0 }, NOON), NOON);
+    const burstOnly = rateLimitHeaders(backend.decide('a', { rate: 2, burst: 10, daily: 0 }, NOON));
     assert.equal(burstOnly['RateLimit-Policy'], '"burst";q=10;w=5');
     assert.equal(burstOnly.RateLimit, '"burst";r=9;t=1');
-    const dailyOnly = rateLimitHeaders(backend.decide('b', { rate: 0, burst: 0, daily: 7 }, NOON), NOON);
+    const dailyOnly = rateLimitHeaders(backend.decide('b', { rate: 0, burst: 0, daily: 7 }, NOON));
     assert.equal(dailyOnly['RateLimit-Policy'], '"daily";q=7;w=86400');
     assert.equal(dailyOnly['X-RateLimit-Remaining'], '6');
-    assert.deepEqual(rateLimitHeaders({ allowed: true }, NOON), {});
+    assert.deepEqual(rateLimitHeaders({ allowed: true }), {});
+    for (const form of ['draft-10', 'draft-7', 'draft-6', 'none'] as const) assert.deepEqual(rateLimitHeaders({ allowed: true }, form), {});
   });
 
   it('gives Retry-After as whole seconds, never less than 1, only when refused', () => {
@@ -183,6 +184,68 @@ describe('rate-limit headers', () => {
     assert.equal(retryAfterHeader(backend.decide('r', policy1, NOON)), undefined);
     const refused = backend.decide('r', policy1, NOON); // retry in 1 ms
     assert.equal(retryAfterHeader(refused), '1');
+  });
+
+  it('puts X-RateLimit-Reset at the first whole second after the next token, not a second later', () => {
+    const backend = new MemoryLimitBackend({ sweepIntervalMs: 0 });
+    // A 200/s key refills one request every 5 ms: at t its reset is ceil(t + 5 ms), at
+    // most 1.005 s ahead; at x.000 s it is x + 1 (x.005 rounded up).
+    for (let offset = 0; offset < 2_000; offset += 37) {
+      const at = NOON + offset;
+      const decision = backend.decide(`fast-${offset}`, { rate: 200, burst: 10, daily: 0 }, at);
+      assert.equal(rateLimitHeaders(decision)['X-RateLimit-Reset'], String(Math.ceil((at + 5) / 1000)), `at +${offset} ms`);
+    }
+    // A slow key (one request per 2 s) says when its next request is back, to the second.
+    const slow = backend.decide('slow', { rate: 0.5, burst: 1, daily: 0 }, NOON + 250);
+    assert.equal(rateLimitHeaders(slow)['X-RateLimit-Reset'], String(NOON / 1000 + 3), 'x.250 + 2 s, rounded up');
+  });
+
+  it('puts the daily quota\'s X-RateLimit-Reset exactly at 00:00 UTC from any millisecond', () => {
+    const backend = new MemoryLimitBackend({ sweepIntervalMs: 0 });
+    for (const at of [NOON + 1, NOON + 499, MIDNIGHT - 1_500, MIDNIGHT - 1]) {
+      const decision = backend.decide(`day-${at}`, { rate: 0, burst: 0, daily: 5 }, at);
+      assert.equal(rateLimitHeaders(decision)['X-RateLimit-Reset'], String(MIDNIGHT / 1000), new Date(at).toISOString());
+    }
+  });
+
+  it('sends draft-7\'s combined RateLimit for the closest policy, and both quotas in RateLimit-Policy', () => {
+    const backend = new MemoryLimitBackend({ sweepIntervalMs: 0 });
+    const at = MIDNIGHT - 10_000 + 400; // 9.6 s to midnight
+    const first = backend.decide('d7', policy, at);
+    assert.deepEqual(rateLimitHeaders(first, 'draft-7'), {
+      'X-RateLimit-Limit': '500',
+      'X-RateLimit-Remaining': '499',
+      'X-RateLimit-Reset': String(Math.ceil((at + 5) / 1000)),
+      'RateLimit-Policy': '500;w=3, 2000;w=86400',
+      RateLimit: 'limit=500, remaining=499, reset=1',
+    });
+    const small = backend.decide('d7-daily', { rate: 200, burst: 500, daily: 3 }, at);
+    assert.equal(rateLimitHeaders(small, 'draft-7').RateLimit, 'limit=3, remaining=2, reset=10', 'the daily quota is closer');
+    // RFC 8941 Dictionary of Integers; RateLimit-Policy a List of Integer Items with `w`.
+    assert.match(rateLimitHeaders(small, 'draft-7').RateLimit!, /^limit=\d+, remaining=\d+, reset=\d+$/);
+    assert.match(rateLimitHeaders(small, 'draft-7')['RateLimit-Policy']!, /^\d+;w=\d+(?:, \d+;w=\d+)*$/);
+  });
+
+  it('sends draft-6\'s separate RateLimit-Limit, -Remaining and -Reset for the closest policy', () => {
+    const backend = new MemoryLimitBackend({ sweepIntervalMs: 0 });
+    const decision = backend.decide('d6', { rate: 200, burst: 500, daily: 3 }, NOON);
+    assert.deepEqual(rateLimitHeaders(decision, 'draft-6'), {
+      'X-RateLimit-Limit': '3',
+      'X-RateLimit-Remaining': '2',
+      'X-RateLimit-Reset': String(MIDNIGHT / 1000),
+      'RateLimit-Policy': '500;w=3, 3;w=86400',
+      'RateLimit-Limit': '3',
+      'RateLimit-Remaining': '2',
+      'RateLimit-Reset': '43200',
+    });
+    const burstOnly = backend.decide('d6-burst', { rate: 2, burst: 10, daily: 0 }, NOON);
+    assert.equal(rateLimitHeaders(burstOnly, 'draft-6')['RateLimit-Policy'], '10;w=5');
+  });
+
+  it('sends only the X-RateLimit-* trio when no IETF form is wanted', () => {
+    const backend = new MemoryLimitBackend({ sweepIntervalMs: 0 });
+    const headers = rateLimitHeaders(backend.decide('none', policy, NOON), 'none');
+    assert.deepEqual(Object.keys(headers).sort(), ['X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset']);
   });
 });
 

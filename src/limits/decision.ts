@@ -25,8 +25,9 @@ export function burstWindowSeconds(policy: LimitPolicy): number {
 export const REFUSED_BY = [undefined, 'rate', 'daily'] as const;
 
 /**
- * Builds the decision from the raw figures (µs for times), the same way for both
- * backends. A policy the caller does not have (rate 0, daily 0) gets no state.
+ * Builds the decision from the raw figures (µs for times; `nowUs` the instant of the
+ * decision on the deciding clock), the same way for both backends. A policy the caller
+ * does not have (rate 0, daily 0) gets no state.
  */
 export function makeDecision(
   policy: LimitPolicy,
@@ -36,6 +37,7 @@ export function makeDecision(
   burstResetUs: number,
   dailyRemaining: number,
   dailyResetUs: number,
+  nowUs: number,
 ): LimitDecision {
   const decision: LimitDecision = { allowed: refusedBy === undefined };
   if (refusedBy !== undefined) {
@@ -43,16 +45,16 @@ export function makeDecision(
     decision.retryAfterSeconds = Math.max(1, ceilSeconds(retryUs));
   }
   if (policy.rate > 0) {
-    decision.burst = state(policy.burst, burstRemaining, burstResetUs, burstWindowSeconds(policy));
+    decision.burst = state(policy.burst, burstRemaining, burstResetUs, burstWindowSeconds(policy), nowUs);
   }
   if (policy.daily > 0) {
-    decision.daily = state(policy.daily, dailyRemaining, dailyResetUs, 86_400);
+    decision.daily = state(policy.daily, dailyRemaining, dailyResetUs, 86_400, nowUs);
   }
   return decision;
 }
 
-function state(limit: number, remaining: number, resetUs: number, windowSeconds: number): PolicyState {
-  return { limit, remaining: Math.max(0, remaining), resetSeconds: ceilSeconds(resetUs), windowSeconds };
+function state(limit: number, remaining: number, resetUs: number, windowSeconds: number, nowUs: number): PolicyState {
+  return { limit, remaining: Math.max(0, remaining), resetSeconds: ceilSeconds(resetUs), resetAtUs: nowUs + resetUs, windowSeconds };
 }
 
 /**
@@ -94,6 +96,7 @@ export function decideRequest(caller: CallerState, policy: LimitPolicy, nowUs: n
     bucket?.resetUs ?? 0,
     policy.daily - used,
     usUntilNextUtcDay(nowUs),
+    nowUs,
   );
 }
 

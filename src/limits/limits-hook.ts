@@ -53,13 +53,14 @@ function refusal(decision: LimitDecision, policy: LimitPolicy): ApiError {
  * authentication and before anything costly: first the concurrent-capture cap (capture
  * routes only), then one atomic rate + daily decision. A request refused by one policy
  * consumes nothing from the others. Every authenticated answer carries the
- * X-RateLimit-* and RateLimit / RateLimit-Policy headers.
+ * X-RateLimit-* headers and the IETF fields in the form `config.headers` names.
  */
 export function registerLimits(
   app: FastifyInstance,
   deps: { config: LimitsConfig; backend: LimitBackend; slots: CaptureSlots; metrics: Metrics },
 ): void {
   const { config, backend, slots, metrics } = deps;
+  const headerForm = config.headers;
 
   async function decide(request: FastifyRequest, principal: Principal, policy: LimitPolicy): Promise<LimitDecision> {
     try {
@@ -75,7 +76,7 @@ export function registerLimits(
 
   /** Applies a decision: headers always, and a 429 when refused. */
   function apply(request: FastifyRequest, reply: FastifyReply, decision: LimitDecision, policy: LimitPolicy): void {
-    reply.headers(rateLimitHeaders(decision));
+    reply.headers(rateLimitHeaders(decision, headerForm));
     if (!decision.allowed) {
       metrics.rateLimitRefusals.inc({ policy: decision.refusedBy ?? 'rate' });
       throw refusal(decision, policy);

@@ -30,6 +30,13 @@ export interface PolicyState {
    */
   resetSeconds: number;
   /**
+   * The exact instant `remaining` next grows, in µs since 1970 on the clock that decided
+   * (this process's, or Redis's): the decision's time when the bucket is full. The
+   * `X-RateLimit-Reset` epoch is this rounded up to a whole second, not `resetSeconds`
+   * added to the time again (which rounded twice and said 1–2 s for a 5 ms refill).
+   */
+  resetAtUs: number;
+  /**
    * The policy's time window in whole seconds, as advertised in `RateLimit-Policy`:
    * `ceil(burst / rate)` for the rate policy (the time an empty bucket takes to refill),
    * 86400 for the daily one.

@@ -33,7 +33,7 @@ const DAY_KEY_MARGIN_MS = 60_000;
  */
 const BUCKET_SLACK_MS = { redisClock: 0, injectedClock: 60_000 };
 
-type ScriptReply = [number, number, number, number, number, number];
+type ScriptReply = [number, number, number, number, number, number, number];
 
 /** The two scripts, as ioredis defineCommand() adds them to a client. */
 interface LimitCommands {
@@ -119,8 +119,8 @@ export class RedisLimitBackend implements LimitBackend {
       String(DAY_KEY_MARGIN_MS),
       String(this.clock ? BUCKET_SLACK_MS.injectedClock : BUCKET_SLACK_MS.redisClock),
     );
-    const [refused, retryUs, burstRemaining, burstResetUs, dailyRemaining, dailyResetUs] = reply;
-    return makeDecision(policy, REFUSED_BY[refused], retryUs, burstRemaining, burstResetUs, dailyRemaining, dailyResetUs);
+    const [refused, retryUs, burstRemaining, burstResetUs, dailyRemaining, dailyResetUs, nowUs] = reply;
+    return makeDecision(policy, REFUSED_BY[refused], retryUs, burstRemaining, burstResetUs, dailyRemaining, dailyResetUs, nowUs);
   }
 
   /** Gives back one of today's units to `caller`, never below zero (one script, atomic). */

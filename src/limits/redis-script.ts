@@ -19,7 +19,7 @@
  * or '' for Redis's TIME, ms the daily key outlives its day, ms the bucket key outlives
  * the moment it is full again.
  * Returns { refused (0 none, 1 rate, 2 daily), retry µs, burst remaining, burst reset µs,
- * daily remaining, µs to next 00:00 UTC }.
+ * daily remaining, µs to next 00:00 UTC, now µs (the instant decided, for the reset epoch) }.
  */
 export const CONSUME_SCRIPT = `
 local interval = tonumber(ARGV[1])
@@ -81,7 +81,7 @@ if interval > 0 then
     reset = (remaining + 1) * interval - room
   end
 end
-return { refused, retry, remaining, reset, daily - used, untilMidnight }
+return { refused, retry, remaining, reset, daily - used, untilMidnight, now }
 `;
 
 /**
