@@ -36,7 +36,13 @@ import type { Metrics } from './metrics.js';
 import type { NetworkPolicy } from './netguard/network-policy.js';
 import type { WebhookSecretStore } from './store/webhook-secret-store.js';
 import { jobRoutes, webhookSecretRoutes } from './routes/jobs.js';
+import { signedLinkRoutes } from './routes/signed-links.js';
+import type { SigningSecretStore } from './store/signing-secret-store.js';
 import { healthRoutes } from './routes/health.js';
+import { rootRoutes } from './routes/root.js';
+import swagger from '@fastify/swagger';
+import { OPENAPI_PATH, openApiOptions } from './http/openapi.js';
+import { registerApiDocs } from './http/api-docs.js';
 import type { Database } from './store/schema.js';
 
 /** Everything the HTTP layer is given; it holds no business logic of its own. */
@@ -46,6 +52,8 @@ export interface ServerDeps extends ScreenshotRouteDeps, StatusRouteDeps {
   metrics: Metrics;
   networkPolicy: NetworkPolicy;
   webhookSecrets: WebhookSecretStore;
+  /** The keys' secrets for signed embed links (also given to the authenticator, which verifies them). */
+  signingSecrets: SigningSecretStore;
   authenticator: Authenticator;
   keyService: KeyService;
   audit: AuditStore;
@@ -131,6 +139,9 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   });
   // The API speaks JSON only; a text/plain body would otherwise reach the schema as a string.
   app.removeContentTypeParser('text/plain');
+  // Response schemas describe answers (OpenAPI, and the contract test holds answers to
+  // them); they do not reshape them: every answer is serialised as the handler built it.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send(errorBody(new ApiError('NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`), request.id)),
@@ -141,20 +152,30 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   // Usage before limits: a request the limits refuse is still counted (as rejected).
   registerUsageAccounting(app, { recorder: deps.usageRecorder, backend: deps.limitBackend });
   registerLimits(app, { config: config.rateLimits, backend: deps.limitBackend, slots: deps.slots, metrics: deps.metrics });
-  statusRoutes(app, deps);
-  healthRoutes(app, deps);
-  metricsRoutes(app, deps);
-  // A worker node serves no public API: only what operators and orchestrators read above.
-  if (config.role === 'worker') return app;
-  screenshotRoutes(app, deps);
-  pdfRoutes(app, deps);
-  jobRoutes(app, deps);
-  webhookSecretRoutes(app, deps.webhookSecrets);
-  keyRoutes(app, deps.keyService);
-  meRoutes(app);
-  deviceRoutes(app);
-  auditRoutes(app, deps.audit);
-  usageRoutes(app, { store: deps.usageStore, recorder: deps.usageRecorder, keys: deps.keyService });
-  consoleRoutes(app);
+  // The document collects routes as they are added: it loads first, the routes after it.
+  void app.register(swagger, openApiOptions());
+  void app.register(async (api) => {
+    api.get(OPENAPI_PATH, { schema: { hide: true } }, (_request, reply) => {
+      reply.header('cache-control', 'no-cache').send(api.swagger());
+    });
+    rootRoutes(api, config.role);
+    statusRoutes(api, deps);
+    healthRoutes(api, deps);
+    metricsRoutes(api, deps);
+    // A worker node serves no public API: only what operators and orchestrators read above.
+    if (config.role === 'worker') return;
+    await registerApiDocs(api);
+    screenshotRoutes(api, deps);
+    pdfRoutes(api, deps);
+    jobRoutes(api, deps);
+    webhookSecretRoutes(api, deps.webhookSecrets);
+    signedLinkRoutes(api, deps);
+    keyRoutes(api, deps.keyService);
+    meRoutes(api);
+    deviceRoutes(api);
+    auditRoutes(api, deps.audit);
+    usageRoutes(api, { store: deps.usageStore, recorder: deps.usageRecorder, keys: deps.keyService });
+    consoleRoutes(api);
+  });
   return app;
 }

@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { devicePreset, devicePresetNames } from '../capture/emulation-options.js';
 
@@ -14,6 +15,26 @@ export interface DeviceListing {
   touch: boolean;
   userAgent: string;
 }
+
+const DeviceList = Type.Object(
+  {
+    data: Type.Array(
+      Type.Object(
+        {
+          name: Type.String(),
+          width: Type.Integer({ description: 'Viewport width, CSS pixels.' }),
+          height: Type.Integer(),
+          deviceScaleFactor: Type.Number(),
+          mobile: Type.Boolean({ description: "Mobile emulation: the page's `<meta name=\"viewport\">` is honoured." }),
+          touch: Type.Boolean(),
+          userAgent: Type.String(),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
 
 /** Every preset; built once, as the list only changes with playwright-core. */
 function listDevices(): DeviceListing[] {
@@ -34,5 +55,5 @@ function listDevices(): DeviceListing[] {
 /** `GET /v1/devices`: the device presets `device` accepts; any valid key may ask. */
 export function deviceRoutes(app: FastifyInstance): void {
   const body = { data: listDevices() };
-  app.get('/v1/devices', { config: { scope: 'any' } }, async () => body);
+  app.get('/v1/devices', { config: { scope: 'any' }, schema: { tags: ['capture'], summary: 'Device presets for `device`', response: { 200: DeviceList } } }, async () => body);
 }

@@ -1,8 +1,10 @@
+import { Type } from '@sinclair/typebox';
+import { ERROR_BODY_SCHEMA } from '../http/openapi.js';
 import type { FastifyInstance } from 'fastify';
 import { sql, type Kysely } from 'kysely';
 import type { BrowserManager } from '../capture/browser.js';
 import type { CaptureQueue } from '../jobs/queue.js';
-import { ApiError, errorBody } from '../errors.js';
+import { ApiError, ERROR_CODES, errorBody } from '../errors.js';
 import type { Database } from '../store/schema.js';
 
 /** What `/readyz` looks at: the parts this node needs to serve. */
@@ -83,16 +85,34 @@ async function readiness(checks: Record<string, () => Promise<CheckResult>>): Pr
  * the server drains, the shutdown hook answers it 503 SHUTTING_DOWN before it runs.
  */
 export function healthRoutes(app: FastifyInstance, deps: HealthRouteDeps): void {
-  app.get('/healthz', (_request, reply) => {
+  const tags = ['operations'];
+  const healthSchema = {
+    tags,
+    summary: 'Liveness: the process answers',
+    response: { 200: Type.Object({ status: Type.Literal('ok') }, { additionalProperties: false }) },
+  };
+  app.get('/healthz', { schema: healthSchema }, (_request, reply) => {
     reply.header('cache-control', 'no-store').send({ status: 'ok' });
   });
   const checks = readinessChecks(deps);
-  app.get('/readyz', async (request, reply) => {
+  const readySchema = {
+    tags,
+    summary: 'Readiness: the browser, the database and Redis each answer',
+    response: {
+      200: Type.Object(
+        { status: Type.Literal('ready'), checks: Type.Record(Type.String(), Type.Literal('ok'), { description: 'Each part this node needs: `ok`.' }) },
+        { additionalProperties: false },
+      ),
+      // Documented from the error table (NOT_READY), as every error answer is.
+      503: ERROR_BODY_SCHEMA,
+    },
+  };
+  app.get('/readyz', { schema: readySchema, config: { errors: ['NOT_READY'] } }, async (request, reply) => {
     const results = await readiness(checks);
     reply.header('cache-control', 'no-store');
     const failing = Object.keys(results).filter((name) => results[name] !== 'ok');
     if (failing.length === 0) return { status: 'ready', checks: results };
     const error = new ApiError('NOT_READY', `Not ready: ${failing.join(', ')}.`, { extras: { status: 'unready' } });
-    return reply.status(error.statusCode).send({ ...errorBody(error, request.id), checks: results });
+    return reply.status(ERROR_CODES.NOT_READY).send({ ...errorBody(error, request.id), checks: results });
   });
 }

@@ -4,6 +4,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import { presentedKey } from '../auth/auth-hook.js';
 import type { Config } from '../config.js';
 import { ApiError } from '../errors.js';
+import { KEY_SECURITY } from '../http/openapi.js';
 import type { Metrics } from '../metrics.js';
 
 const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').digest();
@@ -17,7 +18,15 @@ export function metricsRoutes(app: FastifyInstance, deps: { config: Config; metr
   const { config, metrics, authenticator } = deps;
   const tokenHash = config.metricsToken ? sha256(config.metricsToken) : undefined;
 
-  app.get('/metrics', async (request, reply) => {
+  const schema = {
+    tags: ['operations'],
+    summary: 'Prometheus metrics (a keys:manage key or PAGESHOT_METRICS_TOKEN)',
+    security: KEY_SECURITY,
+    response: { 200: { description: 'Prometheus text format.', content: { 'text/plain': { schema: { type: 'string' } } } } },
+  };
+  // Its own authentication (the metrics token), so its key errors are listed here.
+  const errors = ['MISSING_API_KEY', 'INVALID_API_KEY', 'KEY_REVOKED', 'KEY_EXPIRED', 'KEY_DISABLED', 'INSUFFICIENT_SCOPE', 'IP_NOT_ALLOWED', 'TOO_MANY_AUTH_FAILURES'] as const;
+  app.get('/metrics', { schema, config: { errors } }, async (request, reply) => {
     if (config.auth.enabled) {
       const presented = presentedKey(request);
       if (!presented) {

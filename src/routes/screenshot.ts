@@ -1,3 +1,4 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { entityTag, matchesIfNoneMatch, type CachePlan, type CacheStatus, type ResultCache } from '../cache/result-cache.js';
 import type { CachedResult } from '../cache/result-store.js';
@@ -6,6 +7,7 @@ import type { CaptureService, RenderOutcome } from '../capture/service.js';
 import { ApiError } from '../errors.js';
 import type { Config } from '../config.js';
 import { captureHeaders } from './capture-headers.js';
+import { ALL_FORMATS, captureResponses } from './capture-responses.js';
 
 /** What the screenshot route needs from the rest of the service. */
 export interface ScreenshotRouteDeps {
@@ -22,13 +24,30 @@ export interface ScreenshotRouteDeps {
  */
 export function screenshotRoutes(app: FastifyInstance, deps: ScreenshotRouteDeps): void {
   const { config } = deps;
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const handle = captureHandler(deps);
   const routeConfig = { scope: 'screenshot' as const, capture: true };
-  app.post('/screenshot', { config: routeConfig, schema: { body: captureBodySchema(config.limits) } }, (request, reply) =>
-    handle(request, reply, request.body as CaptureRequest),
+  const response = captureResponses(ALL_FORMATS, 'The capture: an image, or a PDF with `format: "pdf"`.');
+  const tags = ['capture'];
+  api.post(
+    '/screenshot',
+    { config: routeConfig, schema: { tags, summary: 'Capture a page (options as JSON)', body: captureBodySchema(config.limits), response } },
+    (request, reply) => handle(request, reply, request.body),
   );
-  app.get('/screenshot', { config: routeConfig, schema: { querystring: captureQuerySchema(config.limits) } }, (request, reply) =>
-    handle(request, reply, request.query as CaptureRequest),
+  api.get(
+    '/screenshot',
+    {
+      // A signed embed link authenticates here, and only here.
+      config: { ...routeConfig, errors: ['SIGNATURE_INVALID', 'SIGNATURE_EXPIRED'] },
+      schema: {
+        tags,
+        summary: 'Capture a page (options as query parameters; also a signed embed link)',
+        querystring: captureQuerySchema(config.limits),
+        response,
+      },
+    },
+    // The query holds the scalar options only: a CaptureRequest without lists and objects.
+    (request, reply) => handle(request, reply, request.query as CaptureRequest),
   );
 }
 

@@ -1,3 +1,4 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import os from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { formatPercent, type Admission } from '../admission/admission.js';
@@ -6,6 +7,7 @@ import { chromiumMemory, type ProcessMemory } from '../capture/process-memory.js
 import type { WarmPool } from '../capture/warm-pool.js';
 import type { Config } from '../config.js';
 import type { CaptureQueue, QueueFigures } from '../jobs/queue.js';
+import { StatusAnswer } from './status-schema.js';
 import { VERSION } from '../version.js';
 
 /** What the status route reads. */
@@ -67,7 +69,8 @@ function poolMemory(memory: ProcessMemory | null): { memoryPssMb?: number; memor
  */
 export function statusRoutes(app: FastifyInstance, deps: StatusRouteDeps): void {
   const browserMemory = memoryReader();
-  app.get('/status', async (_request, reply) => {
+  const schema = { tags: ['operations'], summary: 'Whether this service takes more work right now, and why not', response: { 200: StatusAnswer } };
+  app.withTypeProvider<TypeBoxTypeProvider>().get('/status', { schema }, async (_request, reply) => {
     const { admission, capture, config } = deps;
     const cluster = await clusterFigures(deps.queue);
     const queue = capture
@@ -83,7 +86,7 @@ export function statusRoutes(app: FastifyInstance, deps: StatusRouteDeps): void 
     const busy = capture ? admission.isBusy() : cluster === null || cluster.waitingSync >= config.maxQueue || cluster.workers === 0;
     reply.header('cache-control', 'no-store');
     return {
-      status: busy ? 'busy' : 'running',
+      status: busy ? ('busy' as const) : ('running' as const),
       version: VERSION,
       role: config.role,
       uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000),
@@ -112,6 +115,6 @@ function browserStatus(browsers: BrowserManager) {
     capturesServed: browsers.capturesServed,
     restarts: browsers.crashes + browsers.recycles,
     crashes: browsers.crashes,
-    sandbox: browsers.sandboxed === undefined ? null : browsers.sandboxed ? 'on' : 'off',
+    sandbox: browsers.sandboxed === undefined ? null : browsers.sandboxed ? ('on' as const) : ('off' as const),
   };
 }

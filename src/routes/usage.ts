@@ -1,3 +1,4 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { KeyService } from '../auth/key-service.js';
@@ -6,8 +7,35 @@ import { addUsage, emptyUsage, type UsageCounts, type UsageDay } from '../store/
 import type { UsageStore } from '../store/usage-store.js';
 import { utcDay, type UsageRecorder } from '../usage/usage-recorder.js';
 
-const DAY = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' });
-const RangeQuery = Type.Object({ from: Type.Optional(DAY), to: Type.Optional(DAY) }, { additionalProperties: false });
+const DAY = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'A UTC day, YYYY-MM-DD.' });
+const RangeQuery = Type.Object(
+  {
+    from: Type.Optional({ ...DAY, description: 'First UTC day (default: 29 days before `to`).' }),
+    to: Type.Optional({ ...DAY, description: 'Last UTC day (default: today). At most 366 days in all.' }),
+  },
+  { additionalProperties: false },
+);
+const Count = Type.Integer({ minimum: 0 });
+const countFields = {
+  requests: Count,
+  succeeded: Count,
+  failed: Count,
+  rejected: Count,
+  rejectedBy: Type.Record(Type.String(), Count, { description: 'Rejections by error code, e.g. `{"RATE_LIMITED": 3}`.' }),
+  renderMs: Type.Number({ minimum: 0 }),
+  bytesSent: Count,
+  cacheHits: Type.Integer({ minimum: 0, description: 'Successes answered from the cache or another request\'s render.' }),
+};
+const UsageReport = Type.Object(
+  {
+    keyId: Type.Union([Type.String(), Type.Null()]),
+    from: DAY,
+    to: DAY,
+    days: Type.Array(Type.Object({ day: DAY, ...countFields }, { additionalProperties: false }), { description: 'Days with any use; days without are left out.' }),
+    totals: Type.Object(countFields, { additionalProperties: false }),
+  },
+  { additionalProperties: false },
+);
 const MAX_DAYS = 366;
 const DEFAULT_DAYS = 30;
 
@@ -42,18 +70,26 @@ export function usageRoutes(app: FastifyInstance, deps: { store: UsageStore; rec
     return { ...range, days, totals: usageTotals(days) };
   }
 
-  app.get('/v1/usage', { config: { scope: 'usage:read' }, schema: { querystring: RangeQuery } }, async (request) => {
-    const principal = request.principal!;
-    return { keyId: principal.keyId, ...(await report(principal.keyId ?? principal.caller, request.query as Static<typeof RangeQuery>)) };
-  });
-
-  app.get(
-    '/v1/keys/:id/usage',
-    { config: { scope: 'keys:manage' }, schema: { querystring: RangeQuery, params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } },
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const response = { 200: UsageReport };
+  api.get(
+    '/v1/usage',
+    { config: { scope: 'usage:read' }, schema: { tags: ['account'], summary: "The calling key's usage per UTC day", querystring: RangeQuery, response } },
     async (request) => {
-      const { id } = request.params as { id: string };
-      const key = await deps.keys.get(id);
-      return { keyId: key.id, ...(await report(key.id, request.query as Static<typeof RangeQuery>)) };
+      const principal = request.principal!;
+      return { keyId: principal.keyId, ...(await report(principal.keyId ?? principal.caller, request.query)) };
+    },
+  );
+
+  api.get(
+    '/v1/keys/:id/usage',
+    {
+      config: { scope: 'keys:manage', errors: ['KEY_NOT_FOUND'] },
+      schema: { tags: ['keys'], summary: "A key's usage per UTC day", querystring: RangeQuery, params: Type.Object({ id: Type.String({ maxLength: 64 }) }), response },
+    },
+    async (request) => {
+      const key = await deps.keys.get(request.params.id);
+      return { keyId: key.id, ...(await report(key.id, request.query)) };
     },
   );
 }
