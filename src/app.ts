@@ -10,7 +10,7 @@ import { CaptureEngine } from './capture/engine.js';
 import { WarmPool } from './capture/warm-pool.js';
 import type { Config } from './config.js';
 import { Authenticator } from './auth/authenticator.js';
-import { issueFirstAdminKey } from './auth/bootstrap.js';
+import { isWildcardHost, issueFirstAdminKey } from './auth/bootstrap.js';
 import { createKeyChanges } from './auth/key-changes.js';
 import { KeyService } from './auth/key-service.js';
 import { createCaptureSlots } from './limits/capture-slots.js';
@@ -35,6 +35,7 @@ import { QueuedRenderer } from './jobs/queued-renderer.js';
 import { WebhookDispatcher } from './jobs/webhook-dispatch.js';
 import { CaptureWorker, type CaptureWorkerDeps } from './jobs/worker.js';
 import { WebhookSecretStore } from './store/webhook-secret-store.js';
+import { SigningSecretStore } from './store/signing-secret-store.js';
 
 /** Replaceable parts, for tests. */
 export interface AppOverrides {
@@ -86,7 +87,10 @@ async function openAccounts(config: Config, logger: Logger, print: (text: string
   const database = await openDatabase(config.store);
   const keys = new KeyStore(database.db);
   const audit = new AuditStore(database.db);
-  const authenticator = new Authenticator(config.auth, keys, audit, logger);
+  const signingSecrets = new SigningSecretStore(database.db, {
+    onTouchError: (error) => logger.error({ err: error }, 'could not record when a signing secret was last used'),
+  });
+  const authenticator = new Authenticator(config.auth, keys, audit, logger, signingSecrets);
   // A change made here, on another instance or by the CLI reaches every instance's key cache over Redis.
   const keyChanges = createKeyChanges(
     config.rateLimits.redisUrl,
@@ -105,7 +109,7 @@ async function openAccounts(config: Config, logger: Logger, print: (text: string
     throw error;
   });
   if (!config.auth.enabled) logger.warn('authentication is OFF (PAGESHOT_AUTH=off): anyone who can reach this server can use it');
-  return { database, audit, authenticator, keyService, keyChanges, usageStore: new UsageStore(database.db) };
+  return { database, audit, authenticator, keyService, keyChanges, signingSecrets, usageStore: new UsageStore(database.db) };
 }
 
 /** Chromium, the warm pool in front of it and the engine that captures with both. */
@@ -183,7 +187,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const logger = overrides.logger ?? createLogger(config.logLevel, logDestination(config.logFormat));
   // Reads the TLS files: a bad one fails here, before anything is started.
   const serverFactory = createServerFactory(config);
-  const { database, audit, authenticator, keyService, keyChanges, usageStore } = await openAccounts(
+  const { database, audit, authenticator, keyService, keyChanges, signingSecrets, usageStore } = await openAccounts(
     config,
     logger,
     overrides.print ?? ((text) => process.stdout.write(text)),
@@ -245,6 +249,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       captureService,
       queue,
       webhookSecrets,
+      signingSecrets,
       db: database.db,
       cpuUsage,
       startedAt: Date.now(),
@@ -282,6 +287,9 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       metrics,
       async listen() {
         const address = await server.listen({ host: config.host, port: config.port });
+        if (isWildcardHost(config.host)) {
+          logger.info({ host: config.host }, 'listening on every network interface; HOST=127.0.0.1 keeps the server to this machine');
+        }
         // Fastify names the scheme from its own `https` option, which a server factory bypasses.
         return config.tls ? address.replace(/^http:/, 'https:') : address;
       },

@@ -83,11 +83,11 @@ function storeSuite(open: () => Promise<StoreDatabase>, expectedDialect: StoreDa
       try {
         const migrations = await new Migrator({ db: again.db, provider: migrationProvider }).getMigrations();
         assert.deepEqual(migrations.map((m) => m.name), [
-          '0001_api_keys', '0002_audit_events', '0003_usage', '0004_api_keys_replaced_by', '0005_audit_events_type_index', '0006_usage_cache_hits', '0007_webhook_secrets',
+          '0001_api_keys', '0002_audit_events', '0003_usage', '0004_api_keys_replaced_by', '0005_audit_events_type_index', '0006_usage_cache_hits', '0007_webhook_secrets', '0008_signing_secrets',
         ]);
         assert.ok(migrations.every((m) => m.executedAt instanceof Date), 'a migration is not recorded as run');
         const runs = await sql<{ n: number | string }>`select count(*) as n from kysely_migration`.execute(again.db);
-        assert.equal(Number(runs.rows[0]?.n), 7);
+        assert.equal(Number(runs.rows[0]?.n), 8);
         assert.deepEqual(await new KeyStore(again.db).findById(key.id), key);
       } finally {
         await again.close();
@@ -469,7 +469,7 @@ describe('store on PostgreSQL', { skip }, () => {
     await client.connect();
     try {
       // Every table a migration creates (add new ones here), and Kysely's own.
-      await client.query('DROP TABLE IF EXISTS webhook_secrets, usage_rejections, usage_daily, api_keys, audit_events, kysely_migration, kysely_migration_lock');
+      await client.query('DROP TABLE IF EXISTS signing_secrets, webhook_secrets, usage_rejections, usage_daily, api_keys, audit_events, kysely_migration, kysely_migration_lock');
     } finally {
       await client.end();
     }

@@ -4,6 +4,8 @@ import { ApiError } from '../errors.js';
 import { ALL_SCOPES, type Scope } from '../store/schema.js';
 import type { Authenticator } from './authenticator.js';
 import type { Principal } from './principal.js';
+import type { SignedLink } from './signed-link.js';
+import { signedLinkOf } from './signed-request.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -95,26 +97,31 @@ function anonymous(ip: string): Principal {
  * Adds the HTTPS requirement and the ban on keys in URLs (every route, unknown ones
  * included) and authentication (routes with a `scope`): HTTPS first, so a key sent over
  * plain HTTP is refused before it is even read; then no key in the query string; then
- * the key itself and the route's scope.
+ * the key itself — or a signed link (GET /screenshot only, see signed-request.ts), which
+ * stands for its key — and the route's scope. Whatever comes after (limits, usage, the
+ * key's hosts) sees the same principal either way.
  */
 export function registerAuth(app: FastifyInstance, config: Config, authenticator: Authenticator): void {
   /**
-   * Everything up to the key itself; returns the key to check, or undefined when done.
-   * `scope` is the route's (read once per request: Fastify builds `routeOptions` anew on
-   * every read).
+   * Everything up to the key itself; returns the key or the signed link to check, or
+   * undefined when done. `scope` is the route's (read once per request: Fastify builds
+   * `routeOptions` anew on every read).
    */
-  function precheck(request: FastifyRequest, reply: FastifyReply, scope: Scope | 'any' | undefined): string | undefined {
+  function precheck(request: FastifyRequest, reply: FastifyReply, scope: Scope | 'any' | undefined): string | SignedLink | undefined {
     if (request.protocol.toLowerCase() === 'https') reply.header('strict-transport-security', `max-age=${ONE_YEAR_SECONDS}; includeSubDomains`);
     else if (config.requireHttps) throw new ApiError('HTTPS_REQUIRED', 'This server accepts requests over HTTPS only.');
 
     if (hasKeyInQuery(request.url)) {
       throw new ApiError('API_KEY_IN_QUERY', 'Send the API key in the Authorization or x-api-key header, never in the URL.');
     }
+    // Before the scope: a signed link is refused on every route but GET /screenshot, public ones included.
+    const link = request.url.includes('?') ? signedLinkOf(request, config.auth.enabled) : undefined;
     if (!scope) return undefined;
     if (!config.auth.enabled) {
       request.principal = anonymous(request.ip);
       return undefined;
     }
+    if (link) return link;
     const presented = presentedKey(request);
     if (!presented) {
       reply.header('www-authenticate', 'Bearer');
@@ -134,18 +141,25 @@ export function registerAuth(app: FastifyInstance, config: Config, authenticator
   // `done` is called outside every try block: it runs the next hooks synchronously.
   app.addHook('onRequest', (request, reply, done) => {
     const scope = request.routeOptions.config.scope;
-    let presented: string | undefined;
+    let presented: string | SignedLink | undefined;
     let cached: Principal | undefined;
     let failure: unknown;
     try {
       presented = precheck(request, reply, scope);
-      if (presented !== undefined) cached = authenticator.authenticateCached(presented, request.ip);
+      if (typeof presented === 'string') cached = authenticator.authenticateCached(presented, request.ip);
       if (cached) admit(request, cached, scope!);
     } catch (error) {
       failure = error;
     }
     if (failure !== undefined) return done(failure as Error);
     if (presented === undefined || cached) return done();
+    if (typeof presented !== 'string') {
+      authenticator
+        .authenticateSigned(presented, request.ip)
+        .then((principal) => admit(request, principal, scope!))
+        .then(() => done(), done);
+      return;
+    }
     authenticator
       .authenticate(presented, request.ip)
       .then((principal) => admit(request, principal, scope!))

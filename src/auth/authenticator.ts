@@ -3,12 +3,14 @@ import type { AuthConfig } from '../config.js';
 import { ApiError, type ErrorCode } from '../errors.js';
 import type { AuditStore } from '../store/audit-store.js';
 import type { KeyStore } from '../store/key-store.js';
+import type { SigningSecretStore } from '../store/signing-secret-store.js';
 import { ALL_SCOPES, type ApiKeyRecord } from '../store/schema.js';
 import { FailureLog, FailureThrottle, type FailureSummary } from './failure-throttle.js';
 import { ipAllowed } from './ip-list.js';
 import { KeyCache, type CachedKey } from './key-cache.js';
 import { digestsEqual, hashKey, isWellFormedKey, keyHint } from './key-format.js';
 import type { Principal } from './principal.js';
+import { matchingSecret, type SignedLink } from './signed-link.js';
 
 /** How often last-used times and failure summaries are written (batched: no write per request). */
 const FLUSH_MS = 10_000;
@@ -63,7 +65,12 @@ const REFUSAL_MESSAGES: Partial<Record<ErrorCode, string>> = {
   KEY_EXPIRED: 'The API key has expired.',
   KEY_DISABLED: 'The API key is disabled.',
   IP_NOT_ALLOWED: 'This API key may not be used from this address.',
+  // One message whatever failed (a bad signature, an unknown key, a revoked secret): never say which.
+  SIGNATURE_INVALID: 'The signature does not match this link.',
 };
+
+/** Key ids remembered with their hash (signed links look keys up by id), at most. */
+const MAX_IDS = 10_000;
 
 /**
  * Turns a presented key into a Principal, cheaply: the root key is compared by hash in
@@ -83,14 +90,21 @@ export class Authenticator {
   private readonly flusher: NodeJS.Timeout;
   /** SHA-256 of API_KEY, hex (the form every presented key is hashed to), when one is set. */
   private readonly rootKeyHash: string | undefined;
+  /** Key id → its hash, so that a signed link's key is found in the cache by hash. */
+  private readonly hashById = new Map<string, string>();
   /** Lookups that reached the database (tests use it to prove the checksum short-cut). */
   databaseLookups = 0;
 
+  /**
+   * @param signingSecrets The keys' link-signing secrets; without them, every signed link
+   *   is refused (SIGNATURE_INVALID).
+   */
   constructor(
     private readonly config: AuthConfig,
     private readonly keys: KeyStore,
     private readonly audit: AuditStore,
     private readonly logger: Logger,
+    private readonly signingSecrets?: SigningSecretStore,
   ) {
     this.throttle = new FailureThrottle(config.failuresPerMinute);
     this.rootKeyHash = config.rootKeyHash?.toString('hex');
@@ -116,6 +130,50 @@ export class Authenticator {
     const first = this.failures.add({ reason: refusal, clientIp, keyHint: hint, at: Date.now() });
     if (first) this.writeFailures([first]);
     throw new ApiError(refusal, REFUSAL_MESSAGES[refusal] ?? 'The API key is not valid.');
+  }
+
+  /**
+   * Authenticates a signed link (its expiry already checked) as its key: the signature
+   * must match one of the key's active secrets (SIGNATURE_INVALID otherwise, whatever the
+   * reason); then the key itself must be usable from `clientIp`, exactly as when it is
+   * presented in a header (KEY_REVOKED, KEY_DISABLED, KEY_EXPIRED, IP_NOT_ALLOWED).
+   * Refusals count towards the client's failure throttle and the audit log as a refused
+   * key does.
+   */
+  async authenticateSigned(link: SignedLink, clientIp: string): Promise<Principal> {
+    const wait = this.throttle.retryAfter(clientIp);
+    if (wait > 0) {
+      throw new ApiError('TOO_MANY_AUTH_FAILURES', 'Too many failed authentications from this address.', { retryAfter: wait });
+    }
+    const secrets = (await this.signingSecrets?.active(link.keyId)) ?? [];
+    const matched = secrets[matchingSecret(secrets.map((secret) => secret.secret), link.pairs, link.signature)];
+    const key = matched && (await this.keyById(link.keyId));
+    const verdict = key ? this.verdict(key, clientIp) : 'SIGNATURE_INVALID';
+    if (typeof verdict !== 'string') {
+      this.signingSecrets!.touch(matched!);
+      return verdict;
+    }
+    this.throttle.record(clientIp);
+    const first = this.failures.add({ reason: verdict, clientIp, keyHint: key ? key.record.hint : null, at: Date.now() });
+    if (first) this.writeFailures([first]);
+    throw new ApiError(verdict, REFUSAL_MESSAGES[verdict] ?? 'The signature does not match this link.');
+  }
+
+  /** The key with id `id`, through the cache by hash once its hash is known. */
+  private async keyById(id: string): Promise<CachedKey | undefined> {
+    const hash = this.hashById.get(id);
+    const cached = hash === undefined ? 'miss' : this.cache.get(hash);
+    if (cached !== 'miss') return cached;
+    this.databaseLookups++;
+    const epoch = this.cache.epoch;
+    const record = await this.keys.findById(id);
+    if (!record) return undefined;
+    // A key's hash never changes (a rotation makes a new key), so this mapping never goes stale.
+    if (this.hashById.size >= MAX_IDS) this.hashById.clear();
+    this.hashById.set(id, record.hash);
+    const key = toCachedKey(record);
+    this.cache.set(record.hash, key, epoch);
+    return key;
   }
 
   /**
@@ -165,6 +223,7 @@ export class Authenticator {
   async close(): Promise<void> {
     clearInterval(this.flusher);
     await this.flush();
+    await this.signingSecrets?.flush();
   }
 
   /** Records failure summaries without making the request wait; errors are logged. */

@@ -27,10 +27,27 @@ export async function issueFirstAdminKey(
       '',
       `   ${key}`,
       '',
-      ` id ${record.id}. Use it as "Authorization: Bearer <key>".`,
+      ` id ${record.id}. Use it as "Authorization: Bearer <key>", e.g.`,
+      `   export PAGESHOT_API_KEY=${key}`,
+      ...exposureNote(config.host),
       '================================================================================',
       '',
     ].join('\n'),
   );
   return true;
+}
+
+/** Whether a listen address takes connections from other machines too. */
+export function isWildcardHost(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '[::]';
+}
+
+/** A word about who can reach the server, when it listens on every interface. */
+function exposureNote(host: string): string[] {
+  if (!isWildcardHost(host)) return [];
+  return [
+    '',
+    ` The server listens on every network interface (HOST=${host}): anyone who can`,
+    ' reach this port can call it (with a key). HOST=127.0.0.1 keeps it to this machine.',
+  ];
 }

@@ -143,9 +143,28 @@ export function captureBodySchema(limits: CaptureLimits) {
   );
 }
 
-/** Query-string schema of `GET /screenshot`: the same options except the structured ones. */
+/**
+ * The parameters a signed embed link adds to `GET /screenshot` (README: "Signed embed
+ * links"). The authentication hook reads and removes them before validation, so they
+ * never reach the capture options or the result cache's key; they are listed here so the
+ * query's schema (and the OpenAPI document made from it) names them.
+ */
+function signedLinkParameters() {
+  return {
+    keyId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'signed link: id of the key whose signing secret signed it (with expires and signature, instead of an API key header)' })),
+    expires: Type.Optional(Type.Integer({ description: 'signed link: Unix time in seconds after which the link is refused (SIGNATURE_EXPIRED)' })),
+    signature: Type.Optional(
+      Type.String({
+        pattern: '^[0-9a-f]{64}$',
+        description: 'signed link: lowercase hex HMAC-SHA256, with a signing secret of the key, of "GET\\n/screenshot\\n" and every other parameter, RFC 3986-encoded and sorted',
+      }),
+    ),
+  };
+}
+
+/** Query-string schema of `GET /screenshot`: the same options except the structured ones, and a signed link's parameters. */
 export function captureQuerySchema(limits: CaptureLimits): TObject {
-  return Type.Object(scalarOptions(limits), { additionalProperties: false });
+  return Type.Object({ ...scalarOptions(limits), ...signedLinkParameters() }, { additionalProperties: false });
 }
 
 /** Capture options after schema validation and defaults. */

@@ -163,6 +163,30 @@ const createWebhookSecrets: Migration = {
   },
 };
 
+const createSigningSecrets: Migration = {
+  async up(db: Kysely<any>) {
+    // Secrets that sign a key's embed links, several per key so one can be rotated in
+    // while links signed with the old one still work. Kept as written, like webhook
+    // secrets: verifying an HMAC needs the secret itself. A revoked row keeps its id,
+    // hint and times, not its secret.
+    await db.schema
+      .createTable('signing_secrets')
+      .addColumn('id', 'text', (col) => col.primaryKey())
+      .addColumn('key_id', 'text', (col) => col.notNull().references('api_keys.id').onDelete('cascade'))
+      .addColumn('secret', 'text', (col) => col.notNull())
+      .addColumn('hint', 'text', (col) => col.notNull())
+      .addColumn('created_at', 'text', (col) => col.notNull())
+      .addColumn('last_used_at', 'text')
+      .addColumn('revoked_at', 'text')
+      .execute();
+    // Every signed request reads the active secrets of one key.
+    await db.schema.createIndex('signing_secrets_key_id_created_at').on('signing_secrets').columns(['key_id', 'created_at']).execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.dropTable('signing_secrets').execute();
+  },
+};
+
 /**
  * PageShot's migrations, in the form Kysely's Migrator asks for. Names sort in the
  * order the migrations run.
@@ -177,6 +201,7 @@ export const migrationProvider: MigrationProvider = {
       '0005_audit_events_type_index': indexAuditEventsByType,
       '0006_usage_cache_hits': addUsageCacheHits,
       '0007_webhook_secrets': createWebhookSecrets,
+      '0008_signing_secrets': createSigningSecrets,
     };
   },
 };

@@ -146,6 +146,7 @@ export interface Database {
   usage_daily: UsageDailyTable;
   usage_rejections: UsageRejectionsTable;
   webhook_secrets: WebhookSecretsTable;
+  signing_secrets: SigningSecretsTable;
 }
 
 /** A row of `usage_daily`. bigint columns come back from pg as strings: convert with Number(). */
@@ -213,4 +214,23 @@ export interface WebhookSecretsTable {
   /** `whsec_…` and its last four characters, to tell secrets apart. */
   hint: string;
   created_at: string;
+}
+
+/**
+ * A secret that signs a key's embed links (migration 0008): at most 5 active per key.
+ * Kept as issued, since the server computes HMACs with it; wiped when revoked.
+ */
+export interface SigningSecretsTable {
+  /** `sks_…`. */
+  id: string;
+  /** The key whose links it signs (api_keys.id). */
+  key_id: string;
+  /** `pss_…` as given to the key's owner once; empty once revoked. */
+  secret: string;
+  /** `pss_…` and its last four characters. */
+  hint: string;
+  created_at: string;
+  /** Updated at most once a minute per secret (see SigningSecretStore.touch). */
+  last_used_at: string | null;
+  revoked_at: string | null;
 }
