@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { generateKey } from '../src/auth/key-format.js';
 import { createLogger } from '../src/logger.js';
 import { startFixtureSite, type FixtureSite } from './helpers/fixture-site.js';
-import { startPageShot, type TestServer } from './helpers/harness.js';
+import { startPageShot, tempDataDir, TEST_ENV, type TestServer } from './helpers/harness.js';
+import { createApp } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
 import { AUTH_ENV, bearer, createKey, ROOT_KEY, whoAmI } from './helpers/keys.js';
 
 describe('authentication', () => {
@@ -127,6 +130,28 @@ describe('first start and the root key', () => {
       assert.doesNotMatch(error.message, /short-secret/);
       return true;
     });
+  });
+
+  it('prints the first admin key once, as PAGESHOT_API_KEY, with a word when the server listens on every interface', async () => {
+    /** The first-start banner of a server configured with `host` (created, never listening). */
+    const bannerFor = async (host: string) => {
+      let printed = '';
+      const dataDir = tempDataDir();
+      const app = await createApp(loadConfig({ ...TEST_ENV, PAGESHOT_AUTH: 'on', HOST: host, PAGESHOT_DATA_DIR: dataDir }), {
+        print: (text) => (printed += text),
+        cpuUsage: () => 0,
+      });
+      await app.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+      return printed;
+    };
+    const everywhere = await bannerFor('0.0.0.0');
+    assert.match(everywhere, /export PAGESHOT_API_KEY=ps_/);
+    assert.match(everywhere, /every network interface \(HOST=0\.0\.0\.0\)/);
+    assert.match(everywhere, /HOST=127\.0\.0\.1 keeps it to this machine/);
+    const loopback = await bannerFor('127.0.0.1');
+    assert.match(loopback, /export PAGESHOT_API_KEY=ps_/);
+    assert.doesNotMatch(loopback, /every network interface/);
   });
 
   it('logs no key, hash or secret while keys are used, created and refused', async () => {

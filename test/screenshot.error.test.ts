@@ -175,4 +175,10 @@ describe('target checks before the network guard', () => {
       assert.equal(site.seen.length, before);
     });
   }
+
+  it('says in the refusal which setting lets an operator capture pages on their own network', async () => {
+    const reply = await pageshot.shoot({ url: `http://localhost:${site.port}/` });
+    assertErrorShape(reply, 403, 'TARGET_FORBIDDEN');
+    assert.match(String(reply.json!.error), /PAGESHOT_ALLOW_PRIVATE_NETWORKS/);
+  });
 });

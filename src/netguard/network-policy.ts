@@ -52,6 +52,13 @@ export class NetworkRefusal extends Error {
   }
 }
 
+/**
+ * Why a private address is refused, with the way out: the first thing a new user tries
+ * is a page on localhost. The setting's name reveals nothing about this server.
+ */
+export const PRIVATE_ADDRESS_REFUSAL =
+  'the target resolves to a private or reserved address (a server operator can allow such ranges with PAGESHOT_ALLOW_PRIVATE_NETWORKS)';
+
 /** The policy the configuration describes. */
 export function policyFromConfig(
   config: Pick<NetworkPolicyOptions, 'allowPrivateNetworks' | 'denyHosts' | 'allowHosts' | 'allowedPorts'>,
@@ -186,7 +193,7 @@ export class NetworkPolicy {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new NetworkRefusal(`the scheme ${url.protocol} is not allowed`);
     const host = this.checkHostRules(url.hostname, url.port === '' ? DEFAULT_PORTS[url.protocol]! : Number(url.port), narrowHosts);
     if (ipaddr.isValid(host) && !isAddressAllowed(host, this.options.allowPrivateNetworks)) {
-      throw new NetworkRefusal('the target resolves to a private or reserved address');
+      throw new NetworkRefusal(PRIVATE_ADDRESS_REFUSAL);
     }
   }
 
@@ -222,7 +229,7 @@ export class NetworkPolicy {
     }
     if (addresses.length === 0) throw new NetworkRefusal(`the host "${host.slice(0, 253)}" could not be resolved`, 'unresolvable');
     if (!addresses.every((address) => isAddressAllowed(address, allowPrivateNetworks))) {
-      throw new NetworkRefusal('the target resolves to a private or reserved address');
+      throw new NetworkRefusal(PRIVATE_ADDRESS_REFUSAL);
     }
     return addresses[0]!;
   }
