@@ -69,7 +69,7 @@ describe('Python client against a real PageShot', () => {
     await redis?.kill();
   });
 
-  it('passes its unittest suite: success, capture options and answer headers, PDF, devices, result cache (cache_ttl, HIT/MISS, ETag, Age, 304), 401/403 without retries, busy and 429 retried per Retry-After, caps, cancel, no key in errors', { skip: pythonMissing() }, async (t) => {
+  it('passes its unittest suite: success, capture options and answer headers, PDF, devices, result cache (cache_ttl, HIT/MISS, ETag, Age, 304), 401/403 without retries, busy and 429 retried per Retry-After, caps, cancel, no key in errors, captures streamed to files and file objects (no partial file, retries restart it), what timeout means, unknown options refused, signed links, the error table', { skip: pythonMissing() }, async (t) => {
     const { code, output } = await runUnittest({
       PAGESHOT_TEST_BASE_URL: server.url,
       PAGESHOT_TEST_ROOT_KEY: ROOT_KEY,

@@ -10,7 +10,9 @@ as a typed error (:class:`AuthenticationError`, :class:`PermissionDeniedError`,
 :class:`ValidationError`, …), all subclasses of :class:`PageShotError`.
 """
 
-from .client import Keys, PageShot, Screenshot
+from .captures import SavedScreenshot, Screenshot
+from .client import PageShot
+from .error_codes import ERROR_CODES, ErrorCode
 from .errors import (
     APIConnectionError,
     APIError,
@@ -28,7 +30,9 @@ from .errors import (
     ValidationError,
     WebhookVerificationError,
 )
+from .keys import Keys
 from .models import Job, SubmittedJob, WebhookEvent, WebhookSecret
+from .options import CaptureOptions, Cookie, PdfMargin, PdfOptions, ScalarCaptureOptions, SignedUrlOptions, UnknownOptionError
 from .rate_limit import RateLimit, RateLimitPolicy
 from .retry import RetryEvent
 from .webhooks import verify_webhook
@@ -37,30 +41,40 @@ from .webhooks import verify_webhook
 __version__ = "0.1.0"
 
 __all__ = [
+    "ERROR_CODES",
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
     "AuthenticationError",
     "CancelledError",
     "CaptureError",
+    "CaptureOptions",
     "ConflictError",
+    "Cookie",
+    "ErrorCode",
     "GoneError",
     "Job",
     "Keys",
     "NotFoundError",
     "PageShot",
     "PageShotError",
+    "PdfMargin",
+    "PdfOptions",
     "PermissionDeniedError",
     "RateLimit",
     "RateLimitError",
     "RateLimitPolicy",
     "RetryEvent",
+    "SavedScreenshot",
+    "ScalarCaptureOptions",
     "Screenshot",
     "ServerBusyError",
+    "SignedUrlOptions",
     "SubmittedJob",
+    "UnknownOptionError",
     "ValidationError",
+    "verify_webhook",
     "WebhookEvent",
     "WebhookSecret",
     "WebhookVerificationError",
-    "verify_webhook",
 ]

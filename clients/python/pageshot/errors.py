@@ -79,18 +79,20 @@ class AuthenticationError(APIError):
 
 class PermissionDeniedError(APIError):
     """403: the key is unknown, revoked, expired or disabled, lacks a scope, is used from a
-    forbidden IP, or the target is forbidden. Never retried."""
+    forbidden IP, or the target is forbidden; a signed link that does not match or has
+    expired (``SIGNATURE_INVALID``, ``SIGNATURE_EXPIRED``). Never retried."""
 
 
 class NotFoundError(APIError):
     """404: no such key (``KEY_NOT_FOUND``), job (``JOB_NOT_FOUND``, also for another
-    key's job) or route."""
+    key's job), signing secret (``SIGNING_SECRET_NOT_FOUND``) or route (``NOT_FOUND``)."""
 
 
 class ConflictError(APIError):
-    """409: the key is revoked and cannot be changed (``KEY_ALREADY_REVOKED``), or a job's
-    result is not there to fetch: still queued or running (``JOB_NOT_READY``, with
-    ``retry_after``) or the job failed (``JOB_FAILED``, with :attr:`job_error`)."""
+    """409: the key is revoked and cannot be changed (``KEY_ALREADY_REVOKED``) or was
+    already replaced by a rotation (``KEY_ALREADY_ROTATED``), or a job's result is not
+    there to fetch: still queued or running (``JOB_NOT_READY``, with ``retry_after``; poll
+    the job, not retried) or the job failed (``JOB_FAILED``, with :attr:`job_error`)."""
 
     @property
     def job_error(self) -> Optional[str]:
@@ -124,9 +126,10 @@ class RateLimitError(APIError):
 class ServerBusyError(APIError):
     """503: the server shed the request (``QUEUE_FULL``, ``QUEUE_TIMEOUT``,
     ``SERVER_BUSY``, ``SHUTTING_DOWN``), its browser crashed (``BROWSER_CRASHED``) or its
-    limit store is down (``LIMITS_UNAVAILABLE``). Raised once retries are used up.
-    ``JOBS_UNAVAILABLE`` (a server without async jobs) is one too, raised at once: waiting
-    does not help."""
+    limit store is down (``LIMITS_UNAVAILABLE``): retried, and raised once retries are
+    used up. Raised at once, as the server's error table says waiting does not help:
+    ``JOBS_UNAVAILABLE`` (a server without Redis for async jobs) and ``WORKER_LOST`` (a
+    job's worker died twice)."""
 
     @property
     def queue_length(self) -> Optional[int]:
@@ -155,7 +158,8 @@ class APIConnectionError(PageShotError):
 
 
 class APITimeoutError(APIConnectionError):
-    """No answer within the client's ``timeout``, or a job not finished within
+    """No complete answer within the client's ``timeout`` (one attempt's deadline, from
+    sending to the last byte), or a job not finished within
     :meth:`~pageshot.PageShot.wait`'s ``timeout``."""
 
 

@@ -34,6 +34,7 @@ class KeyInfo(TypedDict):
     allowedIps: List[str]
     metadata: Dict[str, Any]
     rotatedFrom: Optional[str]
+    replacedBy: Optional[str]
     state: Literal["active", "disabled", "expired", "revoked"]
 
 
@@ -85,16 +86,25 @@ Usage.__doc__ = """Usage of one key from ``from`` to ``to`` (UTC days): ``days``
 each with ``day``) and ``totals``."""
 
 
-class Status(TypedDict):
-    """``GET /status``: ``status`` is ``busy`` exactly when a request that had to wait would be refused."""
-
+class _Status(TypedDict):
     status: Literal["running", "busy"]
     version: str
+    #: ``all``, ``api`` (HTTP only, no browser) or ``worker``.
+    role: Literal["all", "api", "worker"]
     uptimeSeconds: int
     system: Dict[str, Any]
     queue: Dict[str, Any]
-    browser: Dict[str, Any]
-    pool: Dict[str, int]
+    #: None on an api node, which has no browser.
+    browser: Optional[Dict[str, Any]]
+    #: The warm pool of browser contexts; None on an api node.
+    pool: Optional[Dict[str, Any]]
+
+
+class Status(_Status, total=False):
+    """``GET /status``: ``status`` is ``busy`` exactly when a request that had to wait would be
+    refused; ``cluster`` (with Redis) is the job queue across every node."""
+
+    cluster: Optional[Dict[str, int]]
 
 
 class Device(TypedDict):

@@ -11,14 +11,10 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Optional, TypeVar
 
+from .error_codes import ERROR_CODES, RetryAdvice
 from .errors import APIConnectionError, APIError, APITimeoutError, CancelledError, PageShotError
 
 T = TypeVar("T")
-
-#: 503 codes that mean "not now", as opposed to "not ever".
-BUSY_CODES = frozenset(
-    {"QUEUE_FULL", "QUEUE_TIMEOUT", "SERVER_BUSY", "SHUTTING_DOWN", "BROWSER_CRASHED", "LIMITS_UNAVAILABLE"}
-)
 
 
 @dataclass(frozen=True)
@@ -65,6 +61,21 @@ class _Verdict:
     unbounded: bool
 
 
+def retry_advice(error: APIError) -> RetryAdvice:
+    """The retry advice for an error answer: the server's table (:mod:`pageshot.error_codes`)
+    for a code it lists. A code this client does not know (a newer server, a proxy in
+    front) is judged by what the answer shows: a 429 is a limit that passes, and a 503
+    whose body says ``"status": "busy"`` is load shedding; anything else is not retried."""
+    known = ERROR_CODES.get(error.code)
+    if known is not None:
+        return known.retry
+    if error.status == 429:
+        return "yes"
+    if error.status == 503 and (error.body or {}).get("status") == "busy":
+        return "yes"
+    return "no"
+
+
 def retry_verdict(error: PageShotError, repeatable: Repeatable, policy: RetryPolicy, wait: Optional[float]) -> Optional[_Verdict]:
     """Whether ``error`` is worth another attempt, and the server's wait when it gave one.
 
@@ -73,17 +84,11 @@ def retry_verdict(error: PageShotError, repeatable: Repeatable, policy: RetryPol
     since the first attempt may have done its work.
     """
     if isinstance(error, APIError):
-        if error.status == 429:
-            # A locked-out IP or a wrong key: waiting and sending the same key again cannot help.
-            if error.code == "TOO_MANY_AUTH_FAILURES":
-                return None
-            if error.code == "QUOTA_EXCEEDED":
-                return _Verdict(wait, policy.retry_quota_exceeded)
-            return _Verdict(wait, False)
-        busy = (error.body or {}).get("status") == "busy"
-        if error.status == 503 and (busy or error.code in BUSY_CODES):
-            return _Verdict(wait, False)
-        return None
+        advice = retry_advice(error)
+        # "at-reset" (a used-up daily quota) waits for the renewal, past max_retry_time only when asked to.
+        if advice == "at-reset":
+            return _Verdict(wait, policy.retry_quota_exceeded)
+        return _Verdict(wait, False) if advice == "yes" else None
     if isinstance(error, APITimeoutError):
         return _Verdict(None, False) if repeatable.on_timeout else None
     if isinstance(error, APIConnectionError):
@@ -100,7 +105,7 @@ def backoff(retry: int, policy: RetryPolicy, wait: Optional[float], rand: Callab
     """
     if wait is not None:
         return wait + rand() * policy.base_delay
-    return rand() * min(policy.max_delay, policy.base_delay * 2**retry)
+    return rand() * min(policy.max_delay, policy.base_delay * 2.0**retry)
 
 
 def sleep(seconds: float, cancel: Optional[threading.Event], waiting_for: str = "to retry") -> None:
@@ -120,11 +125,15 @@ def with_retries(
     wait_of: Callable[[PageShotError], Optional[float]],
     cancel: Optional[threading.Event] = None,
     on_retry: Optional[Callable[[RetryEvent], None]] = None,
+    may_retry: Optional[Callable[[], bool]] = None,
 ) -> T:
     """Runs ``attempt`` until it succeeds, the error is not retryable, ``max_retries`` is
     used up, or the next attempt would start past ``max_retry_time``; then raises the last
     error (its ``attempts`` says how many were made). A wait the budget cannot cover is
-    not slept at all: the caller gets the error, with its ``retry_after``, at once."""
+    not slept at all: the caller gets the error, with its ``retry_after``, at once.
+
+    ``may_retry``, when given, is asked after each failure: False ends the call there
+    (a capture already partly written somewhere that cannot be rewound)."""
     started = time.monotonic()
     retry = 0
     while True:
@@ -134,7 +143,7 @@ def with_retries(
             return attempt()
         except PageShotError as error:
             error.attempts = retry + 1
-            if retry >= policy.max_retries:
+            if retry >= policy.max_retries or (may_retry is not None and not may_retry()):
                 raise
             verdict = retry_verdict(error, repeatable, policy, wait_of(error))
             if verdict is None:

@@ -1,46 +1,53 @@
+import { captureInfo } from './capture-answer.js';
+import { captureSpec, type CaptureCall, type CaptureRequestOptions } from './capture-call.js';
 import { PageShotError } from './errors.js';
 import { jobPath, waitForJob, type WaitOptions } from './jobs.js';
 import { Keys } from './keys.js';
 import { retryAfterMs, type RateLimitState } from './rate-limit.js';
 import type { Repeatable, RetryEvent, RetryPolicy } from './retry.js';
+import { signUrl } from './signed-url.js';
+import { checkTarget, commitPart, writePart, type PartFile } from './to-file.js';
 import { Transport, type Answer, type RequestOptions } from './transport.js';
 import type {
-  CacheStatus,
   Device,
   Job,
   JobOptions,
   Me,
   PdfCaptureOptions,
+  SavedScreenshot,
   Screenshot,
   ScreenshotOptions,
+  SignedUrlOptions,
   Status,
+  StreamedScreenshot,
   SubmittedJob,
-  Timing,
   Usage,
   UsageRange,
   WebhookSecret,
 } from './types.js';
 import { usageQuery } from './usage-range.js';
 
-/** Per-call settings of `screenshot()` and `pdf()`: those of every call, and a conditional request. */
-export interface CaptureRequestOptions extends RequestOptions {
-  /**
-   * The `etag` of a capture you already hold (sent as `If-None-Match`). When the answer's
-   * bytes carry the same tag, the server sends none: the result has `notModified: true`
-   * and an empty `image`. Useful with `cacheTtl`, where a repeat is a cache `HIT`.
-   */
-  ifNoneMatch?: string;
-}
-
 /** Settings of a client. Only the key is needed, and it can come from the environment. */
 export interface PageShotOptions {
-  /** Defaults to the `PAGESHOT_API_KEY` environment variable. Never shown in errors. */
+  /**
+   * Defaults to the `PAGESHOT_API_KEY` environment variable. Never shown in errors. May be
+   * left out of a client that only signs links (`signingSecret` and `keyId`).
+   */
   apiKey?: string;
   /** Defaults to `PAGESHOT_BASE_URL`, else `http://localhost:3000`. May include a path prefix. */
   baseUrl?: string;
+  /** A signing secret of the key (`pss_…`, from `POST /v1/me/signing-secrets`), for `signedUrl()`. Never sent. */
+  signingSecret?: string;
+  /** The id of the key the signing secret belongs to (`keyId` of the secret), for `signedUrl()`. */
+  keyId?: string;
   /** Retries after the first attempt (default 3; 0 = never retry). */
   maxRetries?: number;
-  /** Deadline of one attempt in ms, queueing and rendering included (default 120000). */
+  /**
+   * The HTTP deadline of one attempt in ms (default 120000): from sending the request to
+   * the last byte of the answer, queueing and rendering on the server included. Each retry
+   * gets a new one; `maxRetryTimeMs` bounds the retries. Not the capture option `timeout`
+   * (the server's render deadline), which must be shorter.
+   */
   timeoutMs?: number;
   /** No retry starts later than this many ms after the call began (default 120000). */
   maxRetryTimeMs?: number;
@@ -71,6 +78,13 @@ function nonNegative(name: string, value: number | undefined, fallback: number):
   return value;
 }
 
+/**
+ * Default of `timeoutMs`: the server's longest render (`PAGESHOT_MAX_TIMEOUT_MS`, 60 s by
+ * default) plus its longest queue wait (`PAGESHOT_QUEUE_TIMEOUT_MS`, 30 s), with 30 s to
+ * spare for the transfer.
+ */
+const DEFAULT_TIMEOUT_MS = 120_000;
+
 /** A screenshot is safe to repeat after a lost connection; a timed-out one may still be rendering, so not after a timeout. */
 const SCREENSHOT = { onConnectionError: true, onTimeout: false };
 const READ = { onConnectionError: true, onTimeout: true };
@@ -86,60 +100,14 @@ const SUBMIT = { onConnectionError: false, onTimeout: false };
  */
 const NEW_SECRET = READ;
 
-/**
- * `Server-Timing: queue;dur=3, navigation;dur=120, capture;dur=40, render;dur=170`:
- * `queue` and `render` (the total), and every other entry as a phase, in order; or
- * `cache;desc="hit";dur=0.4` for an answer from the result cache, which is no phase.
- */
-function parseServerTiming(header: string | null): Timing {
-  const timing: Timing = { phases: {} };
-  for (const entry of (header ?? '').split(',')) {
-    const [name, ...params] = entry.split(';').map((part) => part.trim());
-    const dur = params.find((param) => /^dur=/i.test(param));
-    const ms = dur === undefined ? Number.NaN : Number(dur.slice(4).replace(/^"|"$/g, ''));
-    if (!name || !Number.isFinite(ms)) continue;
-    if (name === 'queue') timing.queueMs = ms;
-    else if (name === 'render') timing.renderMs = ms;
-    else if (name === 'cache') timing.cacheMs = ms;
-    else timing.phases[name] = ms;
-  }
-  return timing;
-}
-
-/** A whole number from a header, or undefined. */
-function intHeader(headers: Headers, name: string): number | undefined {
-  const value = headers.get(name);
-  return value !== null && /^\d+$/.test(value.trim()) ? Number(value) : undefined;
-}
-
-/**
- * `X-Cache` as PageShot sends it; anything else (a CDN in front that sets its own, say
- * `Hit from cloudfront`) is not about PageShot's cache, so undefined.
- */
-function cacheStatus(headers: Headers): CacheStatus | undefined {
-  const value = headers.get('x-cache')?.trim().toUpperCase();
-  return value === 'HIT' || value === 'MISS' || value === 'BYPASS' ? value : undefined;
-}
-
 /** The `Screenshot` of a capture answer: the bytes and what the headers say about them. */
+/** The body of a capture call from a URL or options. */
+function captureBody<T extends ScreenshotOptions | PdfCaptureOptions>(urlOrOptions: string | T): T | { url: string } {
+  return typeof urlOrOptions === 'string' ? { url: urlOrOptions } : urlOrOptions;
+}
+
 function toScreenshot(answer: Answer<Uint8Array>): Screenshot {
-  const { headers } = answer;
-  return {
-    image: answer.data,
-    // A 304 carries no body, so no type; the bytes the caller holds keep theirs.
-    contentType: answer.notModified ? '' : (headers.get('content-type') ?? 'application/octet-stream'),
-    notModified: answer.notModified,
-    cache: cacheStatus(headers),
-    etag: headers.get('etag') ?? undefined,
-    age: intHeader(headers, 'age'),
-    finalUrl: headers.get('x-pageshot-final-url') ?? undefined,
-    targetStatus: intHeader(headers, 'x-pageshot-target-status'),
-    truncated: headers.get('x-pageshot-truncated')?.trim().toLowerCase() === 'true',
-    pages: intHeader(headers, 'x-pageshot-pages'),
-    rateLimit: answer.rateLimit,
-    requestId: answer.requestId,
-    timing: parseServerTiming(headers.get('server-timing')),
-  };
+  return { ...captureInfo(answer), image: answer.data };
 }
 
 /**
@@ -157,14 +125,23 @@ export class PageShot {
   /** Key management (scope `keys:manage`). */
   readonly keys: Keys;
   readonly #transport: Transport;
+  /** The signing secret and its key's id, when given; private, so never printed. */
+  readonly #signing: { secret: string; keyId: string } | undefined;
 
   constructor(options: PageShotOptions = {}) {
-    const apiKey = (options.apiKey ?? env('PAGESHOT_API_KEY'))?.trim();
-    if (!apiKey) {
+    const apiKey = (options.apiKey ?? env('PAGESHOT_API_KEY'))?.trim() || undefined;
+    const { signingSecret, keyId } = options;
+    if ((signingSecret === undefined) !== (keyId === undefined)) throw new PageShotError('Pass both { signingSecret } and { keyId } to sign links, or neither.');
+    if (!apiKey && signingSecret === undefined) {
       throw new PageShotError('No API key: pass { apiKey } to new PageShot() or set the PAGESHOT_API_KEY environment variable.');
     }
     // A control character would make fetch throw an error that quotes the header, key included.
-    if (!/^[\x20-\x7e]+$/.test(apiKey)) throw new PageShotError('The API key holds characters an HTTP header cannot carry.');
+    if (apiKey && !/^[\x20-\x7e]+$/.test(apiKey)) throw new PageShotError('The API key holds characters an HTTP header cannot carry.');
+    if (signingSecret !== undefined && keyId !== undefined) {
+      if (typeof signingSecret !== 'string' || !signingSecret) throw new PageShotError('"signingSecret" must be the secret string (pss_…).');
+      if (typeof keyId !== 'string' || !keyId) throw new PageShotError('"keyId" must be the id of the key the secret belongs to.');
+      this.#signing = { secret: signingSecret, keyId };
+    }
     const policy: RetryPolicy = {
       maxRetries: Math.floor(nonNegative('maxRetries', options.maxRetries, 3)),
       maxRetryTimeMs: nonNegative('maxRetryTimeMs', options.maxRetryTimeMs, 120_000),
@@ -179,7 +156,7 @@ export class PageShot {
     this.#transport = new Transport({
       apiKey,
       baseUrl: options.baseUrl ?? env('PAGESHOT_BASE_URL') ?? DEFAULT_BASE_URL,
-      timeoutMs: nonNegative('timeoutMs', options.timeoutMs, 120_000),
+      timeoutMs: nonNegative('timeoutMs', options.timeoutMs, DEFAULT_TIMEOUT_MS),
       policy,
       fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
       headers,
@@ -203,8 +180,7 @@ export class PageShot {
    * are a PDF, as from `pdf()`.
    */
   async screenshot(urlOrOptions: string | ScreenshotOptions, options?: CaptureRequestOptions): Promise<Screenshot> {
-    const body = typeof urlOrOptions === 'string' ? { url: urlOrOptions } : urlOrOptions;
-    return this.#capture('/screenshot', body, options);
+    return this.#bytes({ method: 'POST', path: '/screenshot', body: captureBody(urlOrOptions), repeatable: SCREENSHOT }, options);
   }
 
   /**
@@ -213,31 +189,72 @@ export class PageShot {
    * `image`, the page count in `pages`.
    */
   async pdf(urlOrOptions: string | PdfCaptureOptions, options?: CaptureRequestOptions): Promise<Screenshot> {
-    const body = typeof urlOrOptions === 'string' ? { url: urlOrOptions } : urlOrOptions;
-    return this.#capture('/pdf', body, options);
+    return this.#bytes({ method: 'POST', path: '/pdf', body: captureBody(urlOrOptions), repeatable: SCREENSHOT }, options);
   }
 
-  async #capture(path: string, body: ScreenshotOptions | PdfCaptureOptions, options: CaptureRequestOptions | undefined): Promise<Screenshot> {
-    return this.#bytes('POST', path, body, SCREENSHOT, options);
+  /**
+   * `screenshot()` written to the file `path` as the bytes arrive, never held in memory
+   * whole (Node, Deno, Bun). The bytes go to a new hidden file beside `path`, renamed over
+   * it once complete: a failed capture leaves no file (and an existing one untouched), and
+   * a retry — including after a download that broke off — starts a new file, never
+   * appending to a partial one. `timeoutMs` covers each attempt's whole download. With
+   * `ifNoneMatch` and an unchanged capture (`notModified`) the file is not touched.
+   *
+   * ```ts
+   * const { bytes, contentType } = await pageshot.screenshotToFile({ url: 'https://example.com', fullPage: true }, 'example.png');
+   * ```
+   */
+  async screenshotToFile(urlOrOptions: string | ScreenshotOptions, path: string, options?: CaptureRequestOptions): Promise<SavedScreenshot> {
+    if (typeof path !== 'string' || !path) throw new PageShotError('screenshotToFile() needs the path of the file to write.');
+    const body = captureBody(urlOrOptions);
+    const sink = (stream: ReadableStream<Uint8Array> | null) => writePart(path, stream);
+    const { spec, request } = captureSpec({ method: 'POST', path: '/screenshot', body, repeatable: SCREENSHOT, expect: 'sink', sink }, options, this.#transport.timeoutMs);
+    await checkTarget(path);
+    const answer = await this.#transport.call<PartFile | undefined>(spec, request);
+    if (answer.notModified || !answer.data) return { ...captureInfo(answer), path, bytes: 0 };
+    await commitPart(answer.data, path);
+    return { ...captureInfo(answer), path, bytes: answer.data.bytes };
+  }
+
+  /**
+   * `screenshot()` with the bytes as a stream, handed over once the server has rendered
+   * and the answer's headers are in: pipe `body` to a file, an HTTP response, any
+   * writable (`body.pipeTo(writable)`, or `stream.pipeline(Readable.fromWeb(body), out)` in
+   * Node). Retries happen only before that point (busy, rate-limited, no connection);
+   * once the body flows, a break is the stream's error (`ConnectionError`), never a
+   * silent restart. `timeoutMs` ends at the headers; `signal` still ends the download.
+   * Read the body to its end or `cancel()` it.
+   */
+  async screenshotStream(urlOrOptions: string | ScreenshotOptions, options?: CaptureRequestOptions): Promise<StreamedScreenshot> {
+    const call = { method: 'POST', path: '/screenshot', body: captureBody(urlOrOptions), repeatable: SCREENSHOT, expect: 'stream' } as const;
+    const { spec, request } = captureSpec(call, options, this.#transport.timeoutMs);
+    const answer = await this.#transport.call<ReadableStream<Uint8Array>>(spec, request);
+    return { ...captureInfo(answer), body: answer.data };
+  }
+
+  /**
+   * A signed `GET /screenshot` URL for `options` (the scalar ones: no `headers`, `cookies`,
+   * `hideSelectors`, `blockResources`, `pdf`) that works without an API key until
+   * `expiresIn` seconds (default 3600, at most a year) from `now`: for an `<img src>`.
+   * Made offline and synchronously from the client's `signingSecret` and `keyId`
+   * (`PageShotError` without them); any change to the URL's parameters breaks it. The
+   * server still applies the key's state, scope, limits and quota when it is loaded.
+   *
+   * ```ts
+   * const src = pageshot.signedUrl({ url: 'https://example.com', width: 800 }, { expiresIn: 600 });
+   * ```
+   */
+  signedUrl(options: SignedUrlOptions, settings: { expiresIn?: number; now?: Date } = {}): string {
+    if (!this.#signing) throw new PageShotError('signedUrl() needs { signingSecret, keyId } in new PageShot().');
+    if (options === null || typeof options !== 'object') throw new PageShotError('signedUrl() takes an object of screenshot options.');
+    const { expiresIn = 3600, now = new Date() } = settings;
+    return signUrl({ baseUrl: this.#transport.baseUrl, ...this.#signing, options, expiresIn, now });
   }
 
   /** A call answered with bytes (a capture, a job's result), conditional when `ifNoneMatch` is given. */
-  async #bytes(
-    method: 'GET' | 'POST',
-    path: string,
-    body: ScreenshotOptions | PdfCaptureOptions | undefined,
-    repeatable: Repeatable,
-    options: CaptureRequestOptions | undefined,
-  ): Promise<Screenshot> {
-    const { ifNoneMatch, ...request } = options ?? {};
-    let headers: Record<string, string> | undefined;
-    if (ifNoneMatch !== undefined) {
-      // Checked here: fetch would throw a TypeError for it, which reads as a lost connection and is retried.
-      if (!/^[\x20-\x7e]+$/.test(ifNoneMatch)) throw new PageShotError('"ifNoneMatch" must be an entity tag such as a capture\'s `etag`.');
-      headers = { 'if-none-match': ifNoneMatch };
-    }
-    const call = { method, path, body, expect: 'bytes' as const, repeatable, ...(headers ? { headers } : {}) };
-    return toScreenshot(await this.#transport.call<Uint8Array>(call, request));
+  async #bytes(call: Omit<CaptureCall, 'expect'>, options: CaptureRequestOptions | undefined): Promise<Screenshot> {
+    const { spec, request } = captureSpec({ ...call, expect: 'bytes' }, options, this.#transport.timeoutMs);
+    return toScreenshot(await this.#transport.call<Uint8Array>(spec, request));
   }
 
   /**
@@ -297,7 +314,7 @@ export class PageShot {
    * for an unknown id or another key's job.
    */
   async result(id: string, options?: CaptureRequestOptions): Promise<Screenshot> {
-    return this.#bytes('GET', `${jobPath(id)}/result`, undefined, READ, options);
+    return this.#bytes({ method: 'GET', path: `${jobPath(id)}/result`, body: undefined, repeatable: READ }, options);
   }
 
   /**

@@ -76,20 +76,22 @@ export class AuthenticationError extends ApiError {}
 
 /**
  * 403: the key is unknown, revoked, expired or disabled, lacks a scope, is used from a
- * forbidden IP, or the target is forbidden. Never retried.
+ * forbidden IP, or the target is forbidden; a signed link that does not match or has
+ * expired (`SIGNATURE_INVALID`, `SIGNATURE_EXPIRED`). Never retried.
  */
 export class PermissionDeniedError extends ApiError {}
 
 /**
- * 404: no such key (`KEY_NOT_FOUND`), job (`JOB_NOT_FOUND`, also for another key's job)
- * or route.
+ * 404: no such key (`KEY_NOT_FOUND`), job (`JOB_NOT_FOUND`, also for another key's job),
+ * signing secret (`SIGNING_SECRET_NOT_FOUND`) or route (`NOT_FOUND`).
  */
 export class NotFoundError extends ApiError {}
 
 /**
- * 409: the key is revoked and cannot be changed (`KEY_ALREADY_REVOKED`), or a job's
- * result is not there to fetch: still queued or running (`JOB_NOT_READY`, with
- * `retryAfter`) or the job failed (`JOB_FAILED`, with `jobError`).
+ * 409: the key is revoked and cannot be changed (`KEY_ALREADY_REVOKED`) or was already
+ * replaced by a rotation (`KEY_ALREADY_ROTATED`), or a job's result is not there to
+ * fetch: still queued or running (`JOB_NOT_READY`, with `retryAfter`; poll the job, not
+ * retried) or the job failed (`JOB_FAILED`, with `jobError`).
  */
 export class ConflictError extends ApiError {
   /** The failed job's error code (`RENDER_TIMEOUT`, …), on `JOB_FAILED`. */
@@ -120,8 +122,9 @@ export class RateLimitError extends ApiError {
 /**
  * 503: the server shed the request (`QUEUE_FULL`, `QUEUE_TIMEOUT`, `SERVER_BUSY`,
  * `SHUTTING_DOWN`), its browser crashed (`BROWSER_CRASHED`) or its limit store is down
- * (`LIMITS_UNAVAILABLE`). Thrown once retries are used up. `JOBS_UNAVAILABLE` (a server
- * without async jobs) is one too, thrown at once: waiting does not help.
+ * (`LIMITS_UNAVAILABLE`): retried, and thrown once retries are used up. Thrown at once,
+ * as the server's error table says waiting does not help: `JOBS_UNAVAILABLE` (a server
+ * without Redis for async jobs) and `WORKER_LOST` (a job's worker died twice).
  */
 export class ServerBusyError extends ApiError {
   /** Requests waiting in the server's queue when it refused, if it said. */
@@ -148,7 +151,10 @@ export class CaptureError extends ApiError {
 /** No answer: the connection failed or broke (DNS, refused, reset). */
 export class ConnectionError extends PageShotError {}
 
-/** No answer within `timeoutMs` (one attempt's deadline), or a job not finished within `wait()`'s `timeoutMs`. */
+/**
+ * No complete answer within `timeoutMs` (one attempt's deadline, from sending to the last
+ * byte), or a job not finished within `wait()`'s `timeoutMs`.
+ */
 export class TimeoutError extends ConnectionError {}
 
 /** The caller's `AbortSignal` fired, during a request or while waiting to retry. */

@@ -1,3 +1,4 @@
+import { errorCodeSpec, type RetryAdvice } from './error-codes.js';
 import { AbortError, ApiError, ConnectionError, PageShotError, TimeoutError } from './errors.js';
 
 /** How the client retries; every field has a default in `PageShot`. */
@@ -34,8 +35,19 @@ export interface RetryEvent {
   error: PageShotError;
 }
 
-/** 503 codes that mean "not now", as opposed to "not ever". */
-const BUSY_CODES = new Set(['QUEUE_FULL', 'QUEUE_TIMEOUT', 'SERVER_BUSY', 'SHUTTING_DOWN', 'BROWSER_CRASHED', 'LIMITS_UNAVAILABLE']);
+/**
+ * The retry advice for an error answer: the server's table (error-codes.ts) for a code it
+ * lists. A code this client does not know (a newer server, a proxy in front) is judged by
+ * what the answer shows: a 429 is a limit that passes, and a 503 whose body says
+ * `status: "busy"` is load shedding; anything else is not retried.
+ */
+export function retryAdvice(error: ApiError): RetryAdvice {
+  const known = errorCodeSpec(error.code);
+  if (known) return known.retry;
+  if (error.status === 429) return 'yes';
+  if (error.status === 503 && error.body?.status === 'busy') return 'yes';
+  return 'no';
+}
 
 /** A decision to retry, with the server's own wait when it gave one. */
 interface Verdict {
@@ -52,14 +64,10 @@ interface Verdict {
  */
 export function retryVerdict(error: PageShotError, repeatable: Repeatable, policy: RetryPolicy, waitMs?: number): Verdict | undefined {
   if (error instanceof ApiError) {
-    if (error.status === 429) {
-      // A locked-out IP or a wrong key: waiting a minute and sending the same key again cannot help.
-      if (error.code === 'TOO_MANY_AUTH_FAILURES') return undefined;
-      if (error.code === 'QUOTA_EXCEEDED') return { waitMs, unbounded: policy.retryQuotaExceeded };
-      return { waitMs, unbounded: false };
-    }
-    if (error.status === 503 && (error.body?.status === 'busy' || BUSY_CODES.has(error.code))) return { waitMs, unbounded: false };
-    return undefined;
+    const advice = retryAdvice(error);
+    // `at-reset` (a used-up daily quota) waits for the renewal, past maxRetryTimeMs only when asked to.
+    if (advice === 'at-reset') return { waitMs, unbounded: policy.retryQuotaExceeded };
+    return advice === 'yes' ? { waitMs, unbounded: false } : undefined;
   }
   if (error instanceof TimeoutError) return repeatable.onTimeout ? { waitMs: undefined, unbounded: false } : undefined;
   if (error instanceof ConnectionError) return repeatable.onConnectionError ? { waitMs: undefined, unbounded: false } : undefined;

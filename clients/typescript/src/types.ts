@@ -91,7 +91,12 @@ export interface ScreenshotOptions {
   waitForSelector?: string;
   /** Extra wait before capturing, in ms. */
   delay?: number;
-  /** Hard deadline of the render on the server, in ms (default 30000). */
+  /**
+   * The server's deadline for rendering this capture, in ms, 1000 up to the server's
+   * `PAGESHOT_MAX_TIMEOUT_MS` (default 30000; answered with `RENDER_TIMEOUT` when missed).
+   * Sent as is. Not the client's `timeoutMs`, the HTTP deadline of one attempt, which must
+   * be longer: this plus any queueing (`PAGESHOT_QUEUE_TIMEOUT_MS`) plus the transfer.
+   */
   timeout?: number;
   /** `prefers-color-scheme: dark`. */
   darkMode?: boolean;
@@ -174,10 +179,8 @@ export interface Timing {
 /** What the server's result cache did for an answer (`X-Cache`). */
 export type CacheStatus = 'HIT' | 'MISS' | 'BYPASS';
 
-/** A capture: an image, or a PDF. */
-export interface Screenshot {
-  /** The bytes of the image (or of the PDF); empty when `notModified`. */
-  image: Uint8Array;
+/** What the answer to a capture says about its bytes (everything of a `Screenshot` but the bytes). */
+export interface CaptureInfo {
   /** `image/png`, `image/jpeg`, `image/webp` or `application/pdf`; `''` when `notModified` (the type of the bytes you hold). */
   contentType: string;
   /**
@@ -210,6 +213,35 @@ export interface Screenshot {
   /** Time queued, rendering, and in each phase on the server, in ms (`Server-Timing`), when sent. */
   timing: Timing;
 }
+
+/** A capture: an image, or a PDF. */
+export interface Screenshot extends CaptureInfo {
+  /** The bytes of the image (or of the PDF); empty when `notModified`. */
+  image: Uint8Array;
+}
+
+/**
+ * A capture whose bytes are still on their way (`screenshotStream()`): read `body` once,
+ * to its end or `cancel()` it, else the connection stays open.
+ */
+export interface StreamedScreenshot extends CaptureInfo {
+  /** The bytes as they arrive; empty when `notModified`. Errors with a `ConnectionError` if the answer breaks off. */
+  body: ReadableStream<Uint8Array>;
+}
+
+/** A capture written to a file (`screenshotToFile()`). */
+export interface SavedScreenshot extends CaptureInfo {
+  /** The file, as given. Untouched when `notModified`. */
+  path: string;
+  /** Bytes written (0 when `notModified`). */
+  bytes: number;
+}
+
+/**
+ * The options a signed link can carry: the scalar ones, those `GET /screenshot` takes as
+ * query parameters (not `headers`, `cookies`, `hideSelectors`, `blockResources`, `pdf`).
+ */
+export type SignedUrlOptions = Omit<ScreenshotOptions, 'headers' | 'cookies' | 'hideSelectors' | 'blockResources' | 'pdf'>;
 
 /** A device preset of `GET /v1/devices`, for the `device` option. */
 export interface Device {
@@ -281,6 +313,8 @@ export interface KeyInfo {
   metadata: Record<string, unknown>;
   /** Id of the key this one replaced by rotation. */
   rotatedFrom: string | null;
+  /** Id of the key that replaced this one by rotation. */
+  replacedBy: string | null;
   state: 'active' | 'disabled' | 'expired' | 'revoked';
 }
 
@@ -343,6 +377,8 @@ export interface Status {
   /** `busy` exactly when a request that had to wait would be refused. */
   status: 'running' | 'busy';
   version: string;
+  /** What this node does: everything (`all`), only the HTTP API (`api`), or only captures (`worker`). */
+  role: 'all' | 'api' | 'worker';
   uptimeSeconds: number;
   system: {
     cpuUsage: string;
@@ -358,8 +394,31 @@ export interface Status {
     queueTimeoutMs: number;
     refusals: Record<string, number>;
   };
-  browser: { state: string; version: string | null; capturesServed: number; restarts: number; crashes: number };
-  pool: Record<string, number>;
+  /** Null on an api node, which has no browser. */
+  browser: {
+    state: 'starting' | 'running' | 'restarting' | 'stopped';
+    version: string | null;
+    capturesServed: number;
+    restarts: number;
+    crashes: number;
+    /** Chromium's sandbox; null until known. */
+    sandbox: 'on' | 'off' | null;
+  } | null;
+  /** The warm pool of browser contexts; null on an api node. */
+  pool: {
+    contexts: number;
+    idle: number;
+    busy: number;
+    maxContexts: number;
+    opened: number;
+    callers: number;
+    evicted: number;
+    /** Chromium's process tree, PSS in MB (Linux only). */
+    memoryPssMb?: number;
+    memoryRssMb?: number;
+  } | null;
+  /** The job queue across every node (with Redis); null while Redis cannot say, absent without Redis. */
+  cluster?: { waiting: number; waitingSync: number; running: number; workers: number } | null;
 }
 
 /** Options of `POST /v1/jobs`: those of `POST /screenshot`, plus where to tell you it finished. */
