@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
-import { SHOOT_FLAGS } from './shoot.js';
+import { CliUsageError, parseCommand } from './cli-args.js';
+import { SHOOT_FLAGS } from './shoot-flags.js';
 
 /**
  * The part of `@pageshot/client` this command uses. The SDK is loaded at run time
@@ -18,8 +18,12 @@ export interface RemoteSdk {
   ApiError: abstract new (...args: never[]) => Error & { code: string; requestId: string | undefined };
 }
 
-/** A wrong command line; the CLI answers it with the usage text. */
-export class RemoteUsageError extends Error {}
+/** A wrong `shoot --remote` command line; the CLI answers it with the usage text. */
+export class RemoteUsageError extends CliUsageError {
+  constructor(message: string, usage?: string) {
+    super(message, 'shoot', usage);
+  }
+}
 
 /** Flags whose values are numbers in the API. */
 const NUMERIC = new Set(['width', 'height', 'device-scale-factor', 'quality', 'delay', 'timeout', 'cache-ttl']);
@@ -29,7 +33,7 @@ const NUMERIC = new Set(['width', 'height', 'device-scale-factor', 'quality', 'd
  * `--cache-ttl`, which only a server has: a local shoot renders in-process, without the
  * result cache, so it does not take the flag.
  */
-const REMOTE_FLAGS = { ...SHOOT_FLAGS, remote: { type: 'string' }, 'cache-ttl': { type: 'string' } } as const;
+export const REMOTE_FLAGS = { ...SHOOT_FLAGS, remote: { type: 'string' }, 'cache-ttl': { type: 'string' } } as const;
 
 const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
 
@@ -81,13 +85,20 @@ function optionsOf(target: string, values: Record<string, string | boolean | und
  * says what the cache did (`(cache HIT)` or `(cache MISS)`; nothing when no cache was asked).
  * The key comes from PAGESHOT_API_KEY only: a key on the command line would end up in
  * shell histories and process lists.
+ *
+ * @param usage The command's help, shown with a command line that lacks what it needs.
  */
-export async function runRemoteShoot(args: string[], write: (text: string) => void, warn: (text: string) => void): Promise<void> {
-  const { values, positionals } = parseArgs({ args, options: REMOTE_FLAGS, allowPositionals: true });
+export async function runRemoteShoot(
+  args: string[],
+  write: (text: string) => void,
+  warn: (text: string) => void,
+  usage?: string,
+): Promise<void> {
+  const { values, positionals } = parseCommand('shoot', args, REMOTE_FLAGS);
   const target = positionals[0];
   const { output, remote } = values;
   if (positionals.length !== 1 || target === undefined || typeof output !== 'string' || !remote) {
-    throw new RemoteUsageError('shoot --remote needs one URL, the server\'s base URL and -o FILE.');
+    throw new RemoteUsageError('shoot --remote needs one URL, the server\'s base URL and -o FILE.', usage);
   }
   if (!process.env.PAGESHOT_API_KEY?.trim()) throw new Error('Set PAGESHOT_API_KEY to the API key to use with --remote.');
   const sdk = await loadSdk();

@@ -1,54 +1,38 @@
 #!/usr/bin/env node
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
-import { createApp } from './app.js';
-import { KEYS_USAGE, runKeys } from './cli-keys.js';
-import { isRemoteShoot, RemoteUsageError, runRemoteShoot } from './cli-remote.js';
-import { runUsage } from './cli-usage.js';
+import { CliUsageError, helpPointer, parseCommand, wantsHelp } from './cli-args.js';
+import { configForHelp, MAIN_HELP, SERVE_HELP } from './cli-help.js';
+import { KEYS_HELP } from './cli-keys-help.js';
+import { endQuietlyOnClosedPipe } from './cli-output.js';
+import { isRemoteShoot, REMOTE_FLAGS } from './cli-remote.js';
 import { ConfigError, loadConfig } from './config.js';
 import { ApiError } from './errors.js';
-import { shoot, SHOOT_FLAGS } from './shoot.js';
+import { SHOOT_FLAGS } from './shoot-flags.js';
 import { VERSION } from './version.js';
 
-const USAGE = `pageshot ${VERSION}: screenshots as a service
+// Each command loads what it needs when it runs (the server, Chromium's driver, the store
+// drivers take seconds to load): `--help`, `--version` and `keys list` stay quick.
 
-Usage:
-  pageshot serve [--role all|api|worker]
-                                     start the HTTP API (configured by environment variables;
-                                     --role overrides PAGESHOT_ROLE: api nodes hand captures to
-                                     worker nodes through Redis, see docs/deploy.md)
-  pageshot shoot <url> -o file.png   take one screenshot without a server
-  pageshot shoot <url> --remote URL -o file.png
-                                     the same, by the PageShot server at URL (key: PAGESHOT_API_KEY)
-  pageshot keys …                    create, list, show, revoke, rotate API keys
-  pageshot usage --key ID            a key's usage per day
-  pageshot --version
+const out = (text: string) => void process.stdout.write(text);
+const warn = (text: string) => void process.stderr.write(text);
 
-shoot options (the same as the API's):
-  -o, --output FILE         where to write the image (required)
-  --width N --height N      viewport in CSS pixels (default 1280x720)
-  --device-scale-factor N   1 to 3
-  --full-page               capture the whole page
-  --format png|jpeg|webp|pdf  --quality 0-100 (jpeg, webp)
-  --selector CSS            capture one element
-  --wait-until load|domcontentloaded|networkidle
-  --wait-for-selector CSS   --delay MS   --timeout MS
-  --dark-mode   --omit-background   --user-agent UA
-  --css TEXT    --js TEXT   --html  (treat the argument as markup, not a URL)
-  --scroll-page true|false  --disable-animations true|false   --click-selector CSS
-  --block-cookie-banners   --block-ads   --block-trackers   --fail-on-blank
-  --fail-on-http-error true|false
-  --device NAME  --timezone ZONE  --locale TAG  --media-type screen|print
-  --reduced-motion reduce|no-preference
-  --cache-ttl SECONDS       (--remote only) let the server answer from its result cache
-`;
+/** Help of `pageshot shoot`, with the limits the environment sets (or the built-in ones). */
+async function shootUsage(): Promise<string> {
+  const { shootHelp } = await import('./cli-shoot-help.js');
+  return shootHelp(configForHelp().limits);
+}
+
+const SERVE_FLAGS = { role: { type: 'string' } } as const;
 
 /**
  * `pageshot serve`. A failed listen (port taken) stops the app before the error is
  * reported, so the Chromium it launched does not outlive the process.
  */
 async function serve(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { role: { type: 'string' } } });
+  if (wantsHelp(args, SERVE_FLAGS)) return out(SERVE_HELP);
+  const { values, positionals } = parseCommand('serve', args, SERVE_FLAGS);
+  if (positionals.length > 0) throw new CliUsageError(`Unexpected argument "${positionals[0]}" for "pageshot serve".`, 'serve');
+  const { createApp } = await import('./app.js');
   const app = await createApp(loadConfig(values.role === undefined ? process.env : { ...process.env, PAGESHOT_ROLE: values.role }));
   try {
     await app.listen();
@@ -69,57 +53,55 @@ async function serve(args: string[]): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
+/** `pageshot shoot`: here, or by a server with `--remote`. */
 async function runShoot(args: string[]): Promise<void> {
+  if (wantsHelp(args, REMOTE_FLAGS)) return out(await shootUsage());
   if (isRemoteShoot(args)) {
-    const write = (text: string) => process.stdout.write(text);
-    const warn = (text: string) => process.stderr.write(text);
-    return runRemoteShoot(args, write, warn).catch((error: unknown) => {
-      throw error instanceof RemoteUsageError ? new UsageError(error.message) : error;
-    });
+    const { runRemoteShoot } = await import('./cli-remote.js');
+    return runRemoteShoot(args, out, warn, await shootUsage());
   }
-  const { values, positionals } = parseArgs({ args, options: SHOOT_FLAGS, allowPositionals: true });
+  if (args.some((arg) => arg === '--cache-ttl' || arg.startsWith('--cache-ttl='))) {
+    throw new CliUsageError('--cache-ttl works only with --remote: a local shoot renders anew, without a result cache.', 'shoot');
+  }
+  const { values, positionals } = parseCommand('shoot', args, SHOOT_FLAGS);
   const target = positionals[0];
   const output = values.output;
   if (positionals.length !== 1 || target === undefined || typeof output !== 'string') {
-    throw new UsageError('shoot needs one URL and -o FILE.');
+    throw new CliUsageError('shoot needs one URL and -o FILE.', 'shoot', await shootUsage());
   }
+  const { shoot } = await import('./shoot.js');
   const image = await shoot(loadConfig(), target, values);
   await writeFile(output, image);
-  process.stdout.write(`${output}: ${image.length} bytes\n`);
+  out(`${output}: ${image.length} bytes\n`);
 }
 
-class UsageError extends Error {}
+/** The help of `pageshot help [command]`. */
+async function helpOf(topic: string | undefined): Promise<string> {
+  if (topic === 'serve') return SERVE_HELP;
+  if (topic === 'shoot') return shootUsage();
+  if (topic === 'keys') return KEYS_HELP;
+  if (topic === 'usage') return (await import('./cli-usage.js')).USAGE_HELP;
+  if (topic === undefined) return MAIN_HELP;
+  throw new CliUsageError(`No help on "${topic}": there is no such command.`, '', MAIN_HELP);
+}
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
-  if (command === 'serve') return serve(rest).catch((error: unknown) => {
-    // parseArgs' own errors (an unknown flag) are the caller's mistake: show the usage.
-    throw error instanceof TypeError && 'code' in error ? new UsageError(error.message) : error;
-  });
+  if (command === 'serve') return serve(rest);
   if (command === 'shoot') return runShoot(rest);
-  if (command === 'usage') return runUsage(loadConfig(), rest, (text) => process.stdout.write(text));
-  if (command === 'keys') {
-    if (rest.length === 0) {
-      process.stdout.write(KEYS_USAGE);
-      return;
-    }
-    return runKeys(loadConfig(), rest, (text) => process.stdout.write(text));
-  }
-  if (command === '--version' || command === '-v') {
-    process.stdout.write(`${VERSION}\n`);
-    return;
-  }
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-    process.stdout.write(USAGE);
-    return;
-  }
-  throw new UsageError(`Unknown command "${command}".`);
+  if (command === 'keys') return (await import('./cli-keys.js')).runKeys(() => loadConfig(), rest, out, warn);
+  if (command === 'usage') return (await import('./cli-usage.js')).runUsage(() => loadConfig(), rest, out, warn);
+  if (command === '--version' || command === '-v') return out(`${VERSION}\n`);
+  if (command === undefined || command === '--help' || command === '-h') return out(MAIN_HELP);
+  if (command === 'help') return out(await helpOf(rest[0]));
+  throw new CliUsageError(`Unknown command "${command}".`, '', MAIN_HELP);
 }
 
+endQuietlyOnClosedPipe();
 main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof UsageError) process.stderr.write(`${error.message}\n\n${USAGE}`);
-  else if (error instanceof ConfigError) process.stderr.write(`Configuration error: ${error.message}\n`);
-  else if (error instanceof ApiError) process.stderr.write(`pageshot: ${error.code}: ${error.message}\n`);
-  else process.stderr.write(`pageshot: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(error instanceof UsageError ? 2 : 1);
+  if (error instanceof CliUsageError) warn(`pageshot: ${error.message}\n${error.usage ? `\n${error.usage}` : `${helpPointer(error.command)}\n`}`);
+  else if (error instanceof ConfigError) warn(`Configuration error: ${error.message}\n`);
+  else if (error instanceof ApiError) warn(`pageshot: ${error.code}: ${error.message}\n`);
+  else warn(`pageshot: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(error instanceof CliUsageError ? 2 : 1);
 });

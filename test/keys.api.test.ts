@@ -196,6 +196,40 @@ describe('key management API', () => {
     assert.equal(refused.json?.code, 'KEY_REVOKED');
   });
 
+  it('rotating a disabled key gives a disabled successor with every setting of the old key', async () => {
+    const expiresAt = new Date(Date.now() + 7 * 86_400_000).toISOString();
+    const settings = {
+      name: 'disabled-rotating',
+      scopes: ['screenshot', 'usage:read'],
+      limits: { rate: 5, burst: 7, daily: 99, concurrent: 2 },
+      allowedHosts: ['example.com', '*.example.org'],
+      allowedIps: ['127.0.0.0/8', '::1'],
+      metadata: { team: 'web', tier: 2 },
+      expiresAt,
+    };
+    for (const grace of [0, 60]) {
+      const created = await createKey(server, settings);
+      const disabled = await server.request(`/v1/keys/${created.id}`, { method: 'PATCH', body: { disabled: true }, headers: bearer(ROOT_KEY) });
+      assert.equal(disabled.json?.state, 'disabled');
+      const rotated = await server.request(`/v1/keys/${created.id}/rotate`, { body: { gracePeriodSeconds: grace }, headers: bearer(ROOT_KEY) });
+      assert.equal(rotated.status, 201, JSON.stringify(rotated.json));
+      const next = rotated.json as Record<string, unknown> & { id: string; key: string };
+      const kept = Object.fromEntries(Object.keys(settings).map((field) => [field, next[field]]));
+      assert.deepEqual(kept, settings, `grace ${grace}: every setting carried over`);
+      assert.equal(next.disabled, true, `grace ${grace}: still disabled`);
+      assert.equal(next.state, 'disabled');
+      // The successor is refused as disabled, by the server itself, not just labelled so.
+      assert.equal((await whoAmI(server, next.key)).json?.code, 'KEY_DISABLED');
+      const stored = await server.request(`/v1/keys/${next.id}`, { headers: bearer(ROOT_KEY) });
+      assert.equal(stored.json?.state, 'disabled', 'the stored successor is disabled too');
+      // Enabling it then gives a working key with the old key's scopes.
+      await server.request(`/v1/keys/${next.id}`, { method: 'PATCH', body: { disabled: false }, headers: bearer(ROOT_KEY) });
+      const me = await whoAmI(server, next.key);
+      assert.equal(me.status, 200, JSON.stringify(me.json));
+      assert.deepEqual(me.json?.scopes, settings.scopes);
+    }
+  });
+
   it('never lets a grace period outlast the old key’s own expiry', async () => {
     const expiresAt = new Date(Date.now() + 1500).toISOString();
     const created = await createKey(server, { name: 'short', scopes: ['screenshot'], expiresAt });

@@ -185,6 +185,32 @@ describe('pageshot keys: a key through its life, seen by the server', () => {
     });
   });
 
+  it('rotate of a key disabled through the API issues a disabled key with every setting, which servers refuse', async () => {
+    const old = await keysJson(dir, [
+      'create', '--name', 'paused', '--scopes', 'screenshot,usage:read', '--expires', '30d', '--rate', '3', '--burst', '4',
+      '--daily', '50', '--concurrent', '1', '--allowed-hosts', 'example.com,*.example.org', '--allowed-ips', '127.0.0.1',
+    ]);
+    await withServer(dir, async (server) => {
+      const patched = await server.request(`/v1/keys/${String(old.id)}`, { method: 'PATCH', body: { disabled: true }, ...bearer(ROOT_KEY) });
+      assert.equal(patched.json?.state, 'disabled', JSON.stringify(patched.json));
+    });
+    const rotated = await keysJson(dir, ['rotate', String(old.id), '--grace', '60']);
+    assert.equal(rotated.state, 'disabled');
+    assert.equal(rotated.disabled, true);
+    const fields = ['name', 'scopes', 'limits', 'allowedHosts', 'allowedIps', 'metadata', 'expiresAt'];
+    assert.deepEqual(
+      Object.fromEntries(fields.map((field) => [field, rotated[field]])),
+      Object.fromEntries(fields.map((field) => [field, old[field]])),
+    );
+    assert.equal((await keysJson(dir, ['show', String(rotated.id)])).state, 'disabled', 'stored disabled');
+    const text = await keys(dir, ['show', String(rotated.id)]);
+    assert.match(text.stdout, new RegExp(`^${String(rotated.id)}  \\S+  disabled  "paused"`));
+    await withServer(dir, async (server) => {
+      const refused = await server.request('/v1/me', { headers: { ...bearer(String(rotated.key)).headers, 'x-forwarded-for': '127.0.0.1' } });
+      assert.equal(refused.json?.code, 'KEY_DISABLED', JSON.stringify(refused.json));
+    });
+  });
+
   it('rotate --grace S keeps the old key working until then', async () => {
     const old = await keysJson(dir, ['create', '--name', 'graceful']);
     const before = Date.now();
@@ -282,7 +308,8 @@ describe('the admin key printed on a first start', () => {
     let adminKey: string;
     try {
       assert.equal(printed.length, 1);
-      const keys = printed[0]!.match(/ps_live_[0-9A-Za-z]{27}_[0-9A-Za-z]{6}/g) ?? [];
+      // One key, shown on its own and again in an `export PAGESHOT_API_KEY=…` line.
+      const keys = [...new Set(printed[0]!.match(/ps_live_[0-9A-Za-z]{27}_[0-9A-Za-z]{6}/g) ?? [])];
       assert.equal(keys.length, 1, printed[0]);
       adminKey = keys[0]!;
       const me = await first.request('/v1/me', bearer(adminKey));

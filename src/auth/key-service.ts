@@ -152,8 +152,12 @@ function newRecord(
   };
 }
 
-/** The settings a rotation copies from the old key to its successor. */
-function settingsOf(old: ApiKeyRecord): KeySettings {
+/**
+ * The settings a rotation copies from the old key to its successor (the disabled flag
+ * travels separately, see rotate()). `Required`: a setting added to KeySettings does not
+ * compile until it is carried over here too.
+ */
+function settingsOf(old: ApiKeyRecord): Required<KeySettings> {
   const { name, scopes, limits, allowedHosts, allowedIps, metadata, expiresAt } = old;
   return { name, scopes, limits, allowedHosts, allowedIps, metadata, expiresAt };
 }
