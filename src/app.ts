@@ -23,7 +23,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { policyFromConfig, type NetworkPolicy, type Resolver } from './netguard/network-policy.js';
 import { buildServer, type ServerDeps } from './server.js';
 import { AuditStore } from './store/audit-store.js';
-import { openDatabase } from './store/database.js';
+import { DATABASE_FILE, openDatabase } from './store/database.js';
 import { KeyStore } from './store/key-store.js';
 import { UsageStore } from './store/usage-store.js';
 import { createServerFactory } from './tls.js';
@@ -85,6 +85,8 @@ export interface App {
 /** The database and what lives in it: keys, the audit log, usage; the first admin key. */
 async function openAccounts(config: Config, logger: Logger, print: (text: string) => void) {
   const database = await openDatabase(config.store);
+  // Which store this server reads (a PostgreSQL URL may hold a password: only its kind is named).
+  logger.info({ store: config.store.databaseUrl ? 'postgresql' : path.join(config.store.dataDir, DATABASE_FILE) }, 'store opened');
   const keys = new KeyStore(database.db);
   const audit = new AuditStore(database.db);
   const signingSecrets = new SigningSecretStore(database.db, {

@@ -127,6 +127,8 @@ describe('pageshot serve with LOG_FORMAT=pretty', () => {
       assert.ok(!isJsonObject(listening), `a JSON line: ${listening}`);
       assert.match(listening, /^\[[^\]]+\] INFO: Server listening at http/);
       assert.equal((await httpRequest(url, '/readyz')).status, 200);
+      // Which store it reads, so "no keys" is never a mystery of the working directory.
+      assert.ok(lines.some((line) => line.includes('store opened') && line.includes(`${dataDir}/pageshot.db`)), `no store line: ${lines.join('\n')}`);
       child.kill('SIGTERM');
       assert.equal(await exited, 0);
       assert.ok(lines.some((line) => /INFO: stopped durationsMs\.http=\d+/.test(line)), `no "stopped" line: ${lines.join('\n')}`);
