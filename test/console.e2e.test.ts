@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { CHROMIUM_ARGS } from '../src/capture/browser.js';
-import { findChromium } from '../src/capture/chromium-path.js';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { FAR_ZONE, launchConsoleBrowser, utcMinute, watchForErrors } from './helpers/console-browser.js';
 import { startFixtureSite, type FixtureSite } from './helpers/fixture-site.js';
 import { startPageShot, type TestServer } from './helpers/harness.js';
 import { AUTH_ENV, bearer, createKey, ROOT_KEY, whoAmI } from './helpers/keys.js';
@@ -12,23 +11,39 @@ const KEY_SHAPE = /^ps_live_[0-9A-Za-z]{27}_[0-9A-Za-z]{6}$/;
 const ARTIFACTS = 'test-artifacts';
 const today = () => new Date().toISOString().slice(0, 10);
 
+/** Seconds between a shown "HH:MM:SS" and the UTC clock now (across midnight too). */
+function secondsFromUtcNow(clock: string): number {
+  const [hours, minutes, seconds] = clock.split(':').map(Number) as [number, number, number];
+  const now = new Date();
+  const shown = hours * 3600 + minutes * 60 + seconds;
+  const actual = now.getUTCHours() * 3600 + now.getUTCMinutes() * 60 + now.getUTCSeconds();
+  const difference = Math.abs(shown - actual);
+  return Math.min(difference, 86400 - difference);
+}
+
 /**
- * Errors the page reported: CSP violations (recorded before any page script runs),
- * uncaught exceptions and console errors. The console must run clean under its CSP.
+ * Checks that the status page's `field` stays inside its card: it neither paints past
+ * the card's padding nor overflows its own box unless it is cut with an ellipsis, and
+ * its title holds the whole value.
  */
-async function watchForErrors(page: Page): Promise<string[]> {
-  const errors: string[] = [];
-  await page.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (event) => {
-      console.error(`CSP violation: ${event.violatedDirective} ${event.blockedURI}`);
-    });
+async function assertFieldFits(target: Page, field: string, where: string): Promise<void> {
+  const fit = await target.locator(`[data-field="${field}"]`).evaluate((element) => {
+    const card = element.closest('.card')!;
+    const padding = parseFloat(getComputedStyle(card).paddingRight);
+    const style = getComputedStyle(element);
+    return {
+      right: element.getBoundingClientRect().right,
+      cardContentRight: card.getBoundingClientRect().right - padding,
+      overflows: element.scrollWidth > element.clientWidth,
+      ellipsis: style.textOverflow === 'ellipsis' && style.overflowX === 'hidden',
+      text: element.textContent,
+      title: element.getAttribute('title'),
+    };
   });
-  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
-  page.on('console', (message) => {
-    // Refused API calls log "Failed to load resource" (403 of a revoked key): expected here.
-    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) errors.push(message.text());
-  });
-  return errors;
+  assert.ok(fit.text, `${where}: ${field} has a value`);
+  assert.ok(fit.right <= fit.cardContentRight + 0.5, `${where}: ${field} ends at ${fit.right}, the card's content at ${fit.cardContentRight}`);
+  assert.ok(!fit.overflows || fit.ellipsis, `${where}: ${field} runs out of its box without an ellipsis`);
+  assert.equal(fit.title, fit.text, `${where}: the title holds the whole ${field}`);
 }
 
 describe('web console in a real browser', () => {
@@ -74,8 +89,10 @@ describe('web console in a real browser', () => {
   before(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     [server, site] = await Promise.all([startPageShot(AUTH_ENV), startFixtureSite()]);
-    browser = await chromium.launch({ executablePath: findChromium(process.env.PAGESHOT_CHROMIUM_PATH), args: CHROMIUM_ARGS });
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    browser = await launchConsoleBrowser();
+    // Far from UTC, so a time shown in the browser's zone instead of UTC would be seen.
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: FAR_ZONE });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write']);
     page = await context.newPage();
     errors = await watchForErrors(page);
   });
@@ -102,6 +119,18 @@ describe('web console in a real browser', () => {
     const storage = await page.evaluate(() => ({ session: sessionStorage.length, local: localStorage.length, cookie: document.cookie }));
     assert.deepEqual(storage, { session: 1, local: 0, cookie: '' });
     assert.deepEqual(await context.cookies(), []);
+  });
+
+  it('links to the API reference at /docs from the header, signed in or not', async () => {
+    const docs = page.getByRole('banner').getByRole('link', { name: 'API docs' });
+    assert.equal(await docs.getAttribute('href'), '/docs');
+    assert.ok(await docs.isVisible());
+    const signedOut = await browser.newPage();
+    await signedOut.goto(consoleUrl());
+    const before = signedOut.getByRole('banner').getByRole('link', { name: 'API docs' });
+    assert.equal(await before.getAttribute('href'), '/docs');
+    assert.ok(await before.isVisible(), 'visible before signing in too');
+    await signedOut.close();
   });
 
   it('creates a key in a dialog that shows it once, with a copy button and a warning', async () => {
@@ -132,6 +161,24 @@ describe('web console in a real browser', () => {
     await made.waitFor();
     assert.match((await made.textContent()) ?? '', /console-made.*ps_live_….*screenshot.*1,000\/day.*hosts: 127\.0\.0\.1.*active/s);
     assert.equal((await page.content()).includes(key), false, 'once closed, the dialog no longer holds the key');
+  });
+
+  it('shows each key id in monospace with a button that copies it', async () => {
+    const id = row(created.id).locator('td[data-label="Key"] code.id');
+    assert.equal(await id.textContent(), created.id);
+    assert.match(await id.evaluate((element) => getComputedStyle(element).fontFamily), /monospace/);
+    await page.evaluate(() => navigator.clipboard.writeText('something else'));
+    await row(created.id).getByRole('button', { name: 'Copy id of key console-made' }).click();
+    await page.locator('#keys-status', { hasText: created.id }).waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), created.id);
+  });
+
+  it('shows every time of the keys page in UTC, saying so, whatever the browser\'s zone', async () => {
+    const time = row(created.id).locator('td[data-label="Created"] time');
+    const iso = (await time.getAttribute('datetime')) ?? '';
+    assert.equal(await time.textContent(), utcMinute(iso), `the browser runs in ${FAR_ZONE}`);
+    assert.equal(await time.getAttribute('title'), iso);
+    assert.match((await page.locator('#view-keys .lede').textContent()) ?? '', /Times are UTC/);
   });
 
   it('the new key works against /screenshot, sent from outside the browser', async () => {
@@ -198,6 +245,7 @@ describe('web console in a real browser', () => {
     const expires = await row(created.id).locator('td[data-label="Expires"] time').getAttribute('datetime');
     const left = Date.parse(expires ?? '') - Date.now();
     assert.ok(left > 200_000 && left <= 300_000, `the old key expires in about 5 minutes (${left} ms)`);
+    assert.match((await page.locator('#keys-status').textContent()) ?? '', /keeps working until \d{4}-\d\d-\d\d \d\d:\d\d UTC \(in 5 min\)/);
     assert.equal((await page.content()).includes(rotated), false);
     created = { id: newId, key: rotated };
   });
@@ -226,9 +274,33 @@ describe('web console in a real browser', () => {
     assert.match((await page.locator('[data-field="system.cpuUsage"]').textContent()) ?? '', /^\d+%$/);
     assert.match((await page.locator('[data-field="queue.running"]').textContent()) ?? '', /^\d+ of \d+$/);
     assert.match((await page.locator('[data-field="queue.waiting"]').textContent()) ?? '', /^\d+ of \d+$/);
+    const updated = (await page.locator('#status-updated').textContent()) ?? '';
+    const clock = /^Last update: (\d\d:\d\d:\d\d) UTC\.$/.exec(updated);
+    assert.ok(clock, `the update time says UTC: ${updated}`);
+    assert.ok(secondsFromUtcNow(clock[1]!) < 60, `${clock[1]} is the UTC time now`);
+    await assertFieldFits(page, 'browser.version', '1280 px');
     await artifact('status');
     const next = await page.waitForRequest((request) => request.url().endsWith('/status'), { timeout: 5000 });
     assert.equal(next.headers().authorization, undefined, 'the public /status gets no key');
+
+    // A build with a longer name than this Chromium's, in one unbreakable word: cut with
+    // an ellipsis inside the card, never spilled over its edge.
+    await page.route('**/status', async (route) => {
+      const response = await route.fetch();
+      const body = await response.json();
+      body.browser.version = `HeadlessChrome/${body.browser.version}-linux-x86_64-official-build`;
+      await route.fulfill({ response, json: body });
+    });
+    try {
+      await page.locator('[data-field="browser.version"]', { hasText: 'official-build' }).waitFor({ timeout: 5000 });
+      for (const width of [1280, 1000, 700]) {
+        await page.setViewportSize({ width, height: 800 });
+        await assertFieldFits(page, 'browser.version', `${width} px, a long version`);
+      }
+    } finally {
+      await page.unroute('**/status');
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
   });
 
   it('takes a screenshot of the fixture page in the playground, with headers and a curl command', async () => {
@@ -295,6 +367,10 @@ describe('web console in a real browser', () => {
       await phone.waitForLoadState('networkidle');
       const widths = await phone.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
       assert.ok(widths.scroll <= widths.client, `${view}: ${widths.scroll} px wide in a ${widths.client} px screen`);
+      if (view === 'status') {
+        await phone.waitForFunction(() => document.querySelector('[data-field="browser.version"]')?.textContent !== '');
+        await assertFieldFits(phone, 'browser.version', '375 px');
+      }
       await phone.screenshot({ path: `${ARTIFACTS}/console-${view}-375.png`, fullPage: true });
     }
     await phone.goto(consoleUrl('#/keys'));

@@ -18,9 +18,14 @@ export const CONSOLE_FILES: readonly string[] = [
   'js/keys.js',
   'js/key-dialogs.js',
   'js/usage.js',
+  'js/usage-range.js',
   'js/chart.js',
+  'js/axis.js',
   'js/status.js',
   'js/playground.js',
+  'js/shot-result.js',
+  'js/embed-link.js',
+  'js/time.js',
 ];
 
 const CONTENT_TYPES: Record<string, string> = {

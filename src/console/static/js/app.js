@@ -32,7 +32,7 @@ function setSignedIn(signedIn) {
   if (!signedIn) return;
   const { me, scopes } = session;
   byId('session-name').textContent = me.hint ? `${me.name} · ${me.hint}` : me.name;
-  byId('session-name').title = `Scopes: ${me.scopes.join(', ')}`;
+  byId('session-name').title = `${byId('session-name').textContent}; scopes: ${me.scopes.join(', ')}`;
   // Pages the key cannot use are not offered at all.
   for (const item of byId('nav').querySelectorAll('[data-needs]')) item.hidden = !scopes.has(item.dataset.needs);
 }

@@ -1,6 +1,8 @@
 // A stacked bar chart of requests per day, drawn as inline SVG: no library, and no
-// inline style (classes colour the bars). The SVG stretches to the card's width; the
-// labels are HTML beside it, so they keep their size at 375 px and on a wide screen.
+// inline style (classes colour the bars). The bars' SVG stretches to the card's width;
+// the x-axis is a second SVG drawn in pixels (axis.js), so its labels keep their size
+// at 375 px and on a wide screen, and it is redrawn when the card's width changes.
+import { drawAxis } from './axis.js';
 import { formatNumber, h, svg } from './dom.js';
 
 /** Bar segments, bottom to top. "other" is every request that was not a capture (management calls, invalid requests). */
@@ -10,6 +12,18 @@ export const SERIES = [
   { name: 'rejected', label: 'Rejected' },
   { name: 'other', label: 'Other requests' },
 ];
+
+/** The axis of the chart on screen, redrawn when its width changes (a phone turned, a window resized). */
+const axisDays = new WeakMap();
+const axisWidths = new WeakMap();
+const resizes = new ResizeObserver((entries) => {
+  for (const { target, contentRect } of entries) {
+    // Only a new width moves labels; redrawing also changes nothing the observer watches.
+    if (axisWidths.get(target) === contentRect.width) continue;
+    axisWidths.set(target, contentRect.width);
+    drawAxis(target, axisDays.get(target) ?? []);
+  }
+});
 
 const HEIGHT = 100;
 const SLOT = 10;
@@ -58,9 +72,14 @@ export function drawChart(container, legend, days) {
   }
   days.forEach((day, index) => chart.append(dayBar(day, index, max)));
 
-  const axis = h('div', { className: 'axis', attrs: { 'aria-hidden': 'true' } }, h('span', {}, days[0].day), h('span', {}, days.at(-1).day));
-  const scale = h('div', { className: 'axis', attrs: { 'aria-hidden': 'true' } }, h('span', {}, `max ${formatNumber(max)} a day`));
+  const scale = h('div', { className: 'axis', attrs: { 'aria-hidden': 'true' } }, h('span', {}, `max ${formatNumber(max)} a day`), h('span', {}, 'days in UTC'));
+  const axis = h('div', { className: 'x-axis-host' });
   container.replaceChildren(scale, chart, axis);
+  const dayNames = days.map((day) => day.day);
+  resizes.disconnect();
+  drawAxis(axis, dayNames);
+  axisDays.set(axis, dayNames);
+  resizes.observe(axis);
 
   const totals = days.map(segmentsOf).reduce((sum, day) => {
     for (const { name } of SERIES) sum[name] = (sum[name] ?? 0) + day[name];

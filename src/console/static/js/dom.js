@@ -34,17 +34,10 @@ export function svg(tag, attrs = {}, ...children) {
 }
 
 const number = new Intl.NumberFormat();
-const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
 /** A count with thousands separators. */
 export function formatNumber(value) {
   return number.format(value);
-}
-
-/** A time for people (local time zone, the exact ISO time as its title), or `none` when null. */
-export function formatTime(iso, none = 'never') {
-  if (!iso) return h('span', { className: 'muted', title: none }, none);
-  return h('time', { dateTime: iso, title: iso }, dateTime.format(new Date(iso)));
 }
 
 /** Bytes as B / kB / MB. */

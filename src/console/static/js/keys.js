@@ -1,8 +1,9 @@
 // The API keys page: a table of every key and the actions on one. After each action
 // the list is read again from the API, so the table shows what the server now holds.
 import { api } from './api.js';
-import { byId, describeError, formatNumber, formatTime, h } from './dom.js';
+import { byId, copyText, describeError, formatNumber, h } from './dom.js';
 import { initKeyDialogs, openCreate, openRevoke, openRotate, revealKey } from './key-dialogs.js';
+import { formatTime, fromNow, utcDateTime } from './time.js';
 
 /** Every key the API listed, newest first. */
 let keys = [];
@@ -73,12 +74,27 @@ function actionsOf(key) {
   return [h('div', { className: 'row-actions' }, ...buttons)];
 }
 
+/** The key's id (what the API's /v1/keys/:id and the CLI take), with a copy button. */
+function idOf(key) {
+  return h(
+    'div',
+    { className: 'key-id' },
+    h('code', { className: 'id', title: 'Key id' }, key.id),
+    h(
+      'button',
+      { type: 'button', className: 'link copy', dataset: { action: 'copy-id', id: key.id } },
+      'Copy id',
+      h('span', { className: 'visually-hidden' }, ` of key ${key.name}`),
+    ),
+  );
+}
+
 function rowOf(key) {
   const name = [h('strong', {}, key.name)];
   if (key.rotatedFrom) name.push(h('div', { className: 'muted' }, 'from a rotation'));
   const cells = [
     ['Name', ...name],
-    ['Key', h('span', { className: 'hint' }, key.hint)],
+    ['Key', h('span', { className: 'hint', title: 'Key hint' }, key.hint), idOf(key)],
     ['Scopes', h('ul', { className: 'scopes' }, ...key.scopes.map((scope) => h('li', {}, scope)))],
     ['Limits', ...limitsOf(key)],
     ['Created', formatTime(key.createdAt)],
@@ -129,7 +145,8 @@ async function revoked(key) {
 }
 
 async function rotated(key, issued, grace) {
-  const until = new Date(Date.now() + grace * 1000).toLocaleString();
+  const at = Date.now() + grace * 1000;
+  const until = `${utcDateTime(at)} (${fromNow(at)})`;
   const note = grace === 0 ? 'The old key was revoked.' : `The old key keeps working until ${until}.`;
   await refresh(`Key “${key.name}” rotated. ${note}`);
   revealKey(issued.key, `“${issued.name}” (${issued.hint}) replaces ${key.hint}. ${note}`);
@@ -141,9 +158,15 @@ function onTableClick(event) {
   const key = keys.find((candidate) => candidate.id === button.dataset.id);
   if (!key) return;
   const action = button.dataset.action;
-  if (action === 'disable' || action === 'enable') setDisabled(key, action === 'disable');
+  if (action === 'copy-id') copyId(key, button);
+  else if (action === 'disable' || action === 'enable') setDisabled(key, action === 'disable');
   else if (action === 'revoke') openRevoke(key, () => revoked(key));
   else if (action === 'rotate') openRotate(key, (issued, grace) => rotated(key, issued, grace));
+}
+
+async function copyId(key, button) {
+  const copied = await copyText(key.id, button.previousElementSibling);
+  status(copied ? `Copied the id of “${key.name}”: ${key.id}` : 'Selected: press Ctrl+C (⌘C) to copy the id.');
 }
 
 async function created(record) {

@@ -1,12 +1,11 @@
-// The playground: one real POST /screenshot with the signed-in key, its image, its
-// response headers, and the same request as a curl command that names the key only as
-// $PAGESHOT_API_KEY.
+// The playground: one real POST /screenshot with the signed-in key, its image (or PDF)
+// to download, its response headers, the same request as a curl command that names the
+// key only as $PAGESHOT_API_KEY, and a signed embed link for the same options.
 import { send } from './api.js';
-import { byId, copyText, describeError, formatBytes, h } from './dom.js';
+import { byId, copyText, describeError } from './dom.js';
+import { enableEmbedLink, initEmbedLink, resetEmbedLink } from './embed-link.js';
+import { clearResult, showCapture, showHeaders } from './shot-result.js';
 
-/** Headers a client needs to pace itself: highlighted. */
-const RATE_LIMIT_HEADER = /^(x-ratelimit-|ratelimit|retry-after)/i;
-let imageUrl = null;
 let canShoot = false;
 
 /** The form as the JSON body of POST /screenshot; unticked options are left out. */
@@ -38,26 +37,15 @@ export function curlFor(body, origin = location.origin) {
   ].join(' \\\n');
 }
 
-function updateCurl() {
+/** Keeps the form consistent (a PDF has no "full page": it is paged) and the curl command current. */
+function onInput() {
+  const pdf = byId('shot-format').value === 'pdf';
+  const fullPage = byId('shot-fullpage');
+  if (pdf) fullPage.checked = false;
+  fullPage.disabled = pdf;
   const body = optionsOf();
   if (!body.url) body.url = 'https://example.com';
   byId('shot-curl').textContent = curlFor(body);
-}
-
-function showHeaders(headers) {
-  const rows = [...headers.entries()].sort(([a], [b]) => a.localeCompare(b));
-  byId('shot-headers').replaceChildren(
-    ...rows.map(([name, value]) =>
-      h('div', { className: RATE_LIMIT_HEADER.test(name) ? 'ratelimit' : '', dataset: { header: name } }, h('dt', {}, name), h('dd', {}, value)),
-    ),
-  );
-}
-
-function clearImage() {
-  if (imageUrl) URL.revokeObjectURL(imageUrl);
-  imageUrl = null;
-  byId('shot-image').removeAttribute('src');
-  byId('shot-image').hidden = true;
 }
 
 /** Checks the URL before spending a request on it. */
@@ -87,15 +75,8 @@ async function shoot(event) {
   try {
     const response = await send('/screenshot', { method: 'POST', body });
     const blob = await response.blob();
-    clearImage();
-    imageUrl = URL.createObjectURL(blob);
-    const image = byId('shot-image');
-    image.alt = `Screenshot of ${body.url}`;
-    image.src = imageUrl;
-    image.hidden = false;
-    await image.decode().catch(() => {});
     const took = Math.round(performance.now() - started);
-    byId('shot-caption').textContent = `${blob.type}, ${image.naturalWidth} × ${image.naturalHeight} px, ${formatBytes(blob.size)}, ${took} ms`;
+    await showCapture(blob, body.url, took);
     showHeaders(response.headers);
     byId('shot-result').hidden = false;
     byId('shot-status').textContent = `Done in ${took} ms.`;
@@ -104,7 +85,7 @@ async function shoot(event) {
     byId('shot-status').textContent = '';
     // An error answer carries the rate-limit headers too (a 429 says when to retry).
     if (failure.headers) {
-      clearImage();
+      clearResult();
       byId('shot-caption').textContent = `No image: ${failure.status} ${failure.code}`;
       showHeaders(failure.headers);
       byId('shot-result').hidden = false;
@@ -117,21 +98,28 @@ async function shoot(event) {
 export const playgroundView = {
   init() {
     byId('shot-form').addEventListener('submit', shoot);
-    byId('shot-form').addEventListener('input', updateCurl);
+    byId('shot-form').addEventListener('input', onInput);
     byId('shot-copy-curl').addEventListener('click', async () => {
       const copied = await copyText(byId('shot-curl').textContent, byId('shot-curl'));
       byId('shot-curl-copied').textContent = copied ? 'Command copied.' : 'Selected: press Ctrl+C (⌘C) to copy.';
+    });
+    // An embed link carries the same options as a GET query: scalars only, as the form has.
+    initEmbedLink(() => {
+      const options = optionsOf();
+      return { options, problem: urlProblem(options.url) };
     });
   },
   show(session) {
     canShoot = session.scopes.has('screenshot');
     byId('shot-submit').disabled = !canShoot;
+    enableEmbedLink(canShoot);
     byId('shot-error').textContent = canShoot ? '' : 'This key has no "screenshot" scope: it cannot take screenshots.';
-    updateCurl();
+    onInput();
   },
   hide() {},
   reset() {
-    clearImage();
+    clearResult();
+    resetEmbedLink();
     byId('shot-result').hidden = true;
     byId('shot-headers').replaceChildren();
     byId('shot-form').reset();

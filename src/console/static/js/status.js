@@ -1,6 +1,7 @@
 // The status page: GET /status every few seconds while the page is shown and the tab
 // is visible. /status is public, so the key is not sent with it.
 import { byId, formatDuration, formatNumber } from './dom.js';
+import { utcClock } from './time.js';
 
 const INTERVAL_MS = 3000;
 let timer = null;
@@ -35,11 +36,13 @@ function render(status) {
   const fields = fieldsOf(status);
   for (const element of byId('view-status').querySelectorAll('[data-field]')) {
     element.textContent = fields[element.dataset.field] ?? '—';
+    // Long values (the browser's version) are cut with an ellipsis: the title keeps them whole.
+    element.title = element.textContent;
   }
   const badge = byId('status-badge');
   badge.textContent = status.status === 'busy' ? 'Busy: new work is being refused' : 'Running';
   badge.className = `badge ${status.status}`;
-  byId('status-updated').textContent = `Last update: ${new Date().toLocaleTimeString()}.`;
+  byId('status-updated').textContent = `Last update: ${utcClock(Date.now())}.`;
   byId('status-error').textContent = '';
 }
 
@@ -73,7 +76,10 @@ export const statusView = {
     clearTimeout(timer);
   },
   reset() {
-    for (const element of byId('view-status').querySelectorAll('[data-field]')) element.textContent = '';
+    for (const element of byId('view-status').querySelectorAll('[data-field]')) {
+      element.textContent = '';
+      element.title = '';
+    }
     byId('status-badge').textContent = '';
   },
 };
