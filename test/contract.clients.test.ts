@@ -6,7 +6,7 @@
  *   is missing or typed otherwise), and the client names no field the server lacks;
  * - every request the client can build is one the server accepts (no option unknown to
  *   the server, none typed otherwise), and the client offers every option the server has.
- * The Python client's options are held to the same document in the last test.
+ * The Python client's answer types and options are held to the same document in the last tests.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -116,6 +116,34 @@ describe('the clients against the OpenAPI document', () => {
     );
     const complaints = await compile(drifted.replace(/\.ts$/, '.js'));
     assert.match(complaints, /KeyInfo/);
+  });
+
+  it("holds the Python client's answer types (TypedDicts) to the document: the same fields, the same required ones", { skip: pythonMissing() }, () => {
+    const json = (path: string, method: string, status: number) => document.paths[path][method].responses[String(status)].content['application/json'].schema;
+    const expected: Record<string, { properties: Record<string, unknown>; required?: string[] }> = {
+      KeyInfo: json('/v1/keys/{id}', 'get', 200),
+      IssuedKey: json('/v1/keys', 'post', 201),
+      KeyPage: json('/v1/keys', 'get', 200),
+      Me: json('/v1/me', 'get', 200),
+      Status: json('/status', 'get', 200),
+      Device: json('/v1/devices', 'get', 200).properties.data.items,
+      SubmittedJob: json('/v1/jobs', 'post', 202),
+      Job: json('/v1/jobs/{id}', 'get', 200),
+      WebhookSecret: json('/v1/me/webhook-secret', 'post', 201),
+    };
+    const script = [
+      'import json',
+      'from pageshot import models',
+      `names = ${JSON.stringify(Object.keys(expected))}`,
+      'print(json.dumps({n: {"required": sorted(getattr(models, n).__required_keys__), "all": sorted(getattr(models, n).__annotations__.keys() | getattr(models, n).__required_keys__ | getattr(models, n).__optional_keys__)} for n in names}))',
+    ].join('\n');
+    const dump = spawnSync(PYTHON, ['-c', script], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: path.join(ROOT, 'clients/python') } });
+    assert.equal(dump.status, 0, dump.stderr);
+    const python = JSON.parse(dump.stdout) as Record<string, { required: string[]; all: string[] }>;
+    for (const [name, schema] of Object.entries(expected)) {
+      assert.deepEqual(python[name]!.all, Object.keys(schema.properties).sort(), `${name}: fields`);
+      assert.deepEqual(python[name]!.required, [...(schema.required ?? [])].sort(), `${name}: required fields`);
+    }
   });
 
   it("offers in the Python client's typed options exactly the options of POST /screenshot", { skip: pythonMissing() }, () => {
