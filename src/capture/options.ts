@@ -1,4 +1,4 @@
-import { Type, type Static, type TObject } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { CaptureLimits } from '../config.js';
 import { ApiError } from '../errors.js';
 import { checkEmulationOptions, effectiveViewport } from './emulation-options.js';
@@ -163,7 +163,7 @@ function signedLinkParameters() {
 }
 
 /** Query-string schema of `GET /screenshot`: the same options except the structured ones, and a signed link's parameters. */
-export function captureQuerySchema(limits: CaptureLimits): TObject {
+export function captureQuerySchema(limits: CaptureLimits) {
   return Type.Object({ ...scalarOptions(limits), ...signedLinkParameters() }, { additionalProperties: false });
 }
 

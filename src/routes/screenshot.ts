@@ -46,8 +46,7 @@ export function screenshotRoutes(app: FastifyInstance, deps: ScreenshotRouteDeps
         response,
       },
     },
-    // The query holds the scalar options only: a CaptureRequest without lists and objects.
-    (request, reply) => handle(request, reply, request.query as CaptureRequest),
+    (request, reply) => handle(request, reply, request.query),
   );
 }
 

@@ -178,6 +178,8 @@ export function signedLinkRoutes(app: FastifyInstance, deps: SignedLinkRouteDeps
     },
     async (request, reply) => {
       const principal = storedKeyOf(request);
+      // The options' schema is built from the GET query's at start-up, so its static type is
+      // only "an object"; the schema itself admits scalar values alone.
       const { options, expiresIn } = request.body as { options: Record<string, LinkOptionValue>; expiresIn: number };
       checkLinkOptions(options, defaults, principal, deps);
       const secret = await signingSecrets.newestActive(principal.keyId);
