@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ERRORS, type ErrorCode, type RetryAdvice } from '../src/errors.js';
 
+/** The markers around the generated table in README.md. */
 export const START = '<!-- errors:start -->';
 export const END = '<!-- errors:end -->';
 

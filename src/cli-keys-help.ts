@@ -3,6 +3,7 @@ import { ALL_SCOPES } from './store/schema.js';
 
 /** The sub-commands of `pageshot keys`. */
 export const KEY_VERBS = ['create', 'list', 'show', 'revoke', 'rotate'] as const;
+/** A `pageshot keys` sub-command. */
 export type KeyVerb = (typeof KEY_VERBS)[number];
 
 const STORE = `The store is the server's: PostgreSQL when PAGESHOT_DATABASE_URL is set, else

@@ -51,7 +51,7 @@ describe('TypeScript client: signed links', () => {
   });
 
   it('refuses what a signed link cannot carry, and signs nothing without a secret and key id', () => {
-    const refused: unknown[] = [{ fulPage: true }, { cookies: [] }, { pdf: {} }, { keyId: 'other' }, { signature: 'x' }, { width: [800] }, { width: Number.NaN }];
+    const refused: unknown[] = [{ fulPage: true }, { cookies: [] }, { pdf: {} }, { keyId: 'other' }, { signature: 'x' }, { width: [800] }, { width: Number.NaN }, { html: 'a\ud800b' }, { url: 'https://e.com/\udc00' }];
     for (const extra of refused) {
       assert.throws(() => signer().signedUrl({ url: 'https://e.com', ...(extra as object) } as SignedUrlOptions), PageShotError, JSON.stringify(extra));
     }

@@ -60,8 +60,9 @@ describe('the API reference page in a real browser', () => {
     const documented = Object.values(document.paths as Record<string, object>).reduce((sum, item) => sum + Object.keys(item).length, 0);
     assert.equal(operations, documented);
     assert.ok(await page.getByText('PageShot', { exact: false }).first().isVisible());
-    mkdirSync('scratch', { recursive: true });
-    await page.screenshot({ path: 'scratch/docs-page.png' });
+    // Kept (in the ignored test-artifacts/, as the console's) to be looked at: the page is for people.
+    mkdirSync('test-artifacts', { recursive: true });
+    await page.screenshot({ path: 'test-artifacts/docs-page.png' });
     assert.deepEqual(problems, []);
     assert.deepEqual([...origins], [server.url]);
   });
@@ -69,7 +70,7 @@ describe('the API reference page in a real browser', () => {
   it('shows an operation with its error codes when opened', async () => {
     await page.locator('.opblock-summary-path', { hasText: /^\/v1\/me$/ }).first().click();
     await page.getByText('INVALID_API_KEY', { exact: false }).first().waitFor({ timeout: 5_000 });
-    await page.screenshot({ path: 'scratch/docs-operation.png' });
+    await page.screenshot({ path: 'test-artifacts/docs-operation.png' });
     assert.deepEqual(problems, []);
   });
 

@@ -191,11 +191,30 @@ describe('signed embed links', () => {
     }
   });
 
+  it('refuses a link that would live longer than a year, as if it were forged', async () => {
+    const forever = sign(signer, {}, nowSeconds() + 400 * 86_400);
+    assertRefused(await server.request(forever), 403, 'SIGNATURE_INVALID', 'expires in 400 days');
+    assert.equal((await server.request(sign(signer, {}, nowSeconds() + 360 * 86_400))).status, 200);
+  });
+
+  it('answers 400, not 500, to options no URL can carry (a lone surrogate, a link too long to request)', async () => {
+    const reply = await server.request('/v1/signed-urls', { body: { options: { ...options, html: undefined, url: `${site.url}/?q=\ud800` } }, headers: bearer(signer.key) });
+    assertRefused(reply, 400, 'VALIDATION_ERROR', 'lone surrogate');
+    assert.equal(reply.json!.field, 'options/url');
+    const long = await server.request('/v1/signed-urls', { body: { options: { html: `<p>${'x'.repeat(10_000)}</p>` } }, headers: bearer(signer.key) });
+    assertRefused(long, 400, 'VALIDATION_ERROR', 'a link too long to be requested');
+    assert.equal(long.json!.field, 'options');
+  });
+
   it('is refused on every route but GET /screenshot', async () => {
     const query = sign(signer).split('?')[1];
-    for (const path of ['/v1/me', '/v1/usage', '/v1/me/signing-secrets', '/status', '/no-such-route']) {
+    for (const path of ['/v1/me', '/v1/usage', '/v1/me/signing-secrets', '/status']) {
       assertRefused(await server.request(`${path}?${query}`), 403, 'SIGNATURE_INVALID', path);
     }
+    // An unknown route stays unknown; part of a link elsewhere is the route's to judge.
+    assertRefused(await server.request(`/no-such-route?${query}`), 404, 'NOT_FOUND', '/no-such-route');
+    assertRefused(await server.request('/v1/usage?keyId=abc', { headers: bearer(signer.key) }), 400, 'VALIDATION_ERROR', '/v1/usage?keyId');
+    assert.equal((await server.request('/v1/me?expires=1', { headers: bearer(signer.key) })).status, 200);
     const posted = await server.request(`/screenshot?${query}`, { body: options });
     assertRefused(posted, 403, 'SIGNATURE_INVALID', 'POST /screenshot');
     const signedUrls = await server.request(`/v1/signed-urls?${query}`, { body: { options } });
@@ -330,5 +349,25 @@ describe('signed link parameters with authentication off', () => {
     assert.equal(reply.status, 200, reply.body.toString());
     assertRefused(await server.request(`/v1/me?keyId=key_x&expires=1&signature=${'0'.repeat(64)}`), 403, 'SIGNATURE_INVALID', '/v1/me');
     assertRefused(await server.request(`/screenshot?${unsigned}&keyId=key_x`), 400, 'VALIDATION_ERROR', 'partial');
+  });
+});
+
+describe('signed links and the failed-authentication throttle', () => {
+  let server: TestServer;
+
+  before(async () => (server = await startPageShot({ ...AUTH_ENV, PAGESHOT_AUTH_FAILURES_PER_MINUTE: '3' })));
+  after(() => server.stop());
+
+  it('never lock a browser out of key authentication: any page can make it load bad links', async () => {
+    const user = await createKey(server, { name: 'visitor', scopes: ['screenshot'] });
+    const from = '127.0.0.7';
+    for (let i = 0; i < 10; i += 1) {
+      const forged = `/screenshot?url=x&keyId=key_${'A'.repeat(20)}&expires=${nowSeconds() + 60}&signature=${'0'.repeat(64)}`;
+      assertRefused(await server.request(forged, { from }), 403, 'SIGNATURE_INVALID', `forged link ${i}`);
+    }
+    assert.equal((await server.request('/v1/me', { headers: bearer(user.key), from })).status, 200);
+    // Wrong header keys still count, and do lock the address out.
+    for (let i = 0; i < 4; i += 1) await server.request('/v1/me', { headers: bearer(`${user.key.slice(0, -2)}xx`), from });
+    assertRefused(await server.request('/v1/me', { headers: bearer(user.key), from }), 429, 'TOO_MANY_AUTH_FAILURES', 'after wrong keys');
   });
 });

@@ -10,7 +10,7 @@ import { ipAllowed } from './ip-list.js';
 import { KeyCache, type CachedKey } from './key-cache.js';
 import { digestsEqual, hashKey, isWellFormedKey, keyHint } from './key-format.js';
 import type { Principal } from './principal.js';
-import { matchingSecret, type SignedLink } from './signed-link.js';
+import { KEY_ID_SHAPE, matchingSecret, type SignedLink } from './signed-link.js';
 
 /** How often last-used times and failure summaries are written (batched: no write per request). */
 const FLUSH_MS = 10_000;
@@ -137,15 +137,14 @@ export class Authenticator {
    * must match one of the key's active secrets (SIGNATURE_INVALID otherwise, whatever the
    * reason); then the key itself must be usable from `clientIp`, exactly as when it is
    * presented in a header (KEY_REVOKED, KEY_DISABLED, KEY_EXPIRED, IP_NOT_ALLOWED).
-   * Refusals count towards the client's failure throttle and the audit log as a refused
-   * key does.
+   * Refusals are audited, but never count towards the client address's failure
+   * throttle: any web page can make its visitors' browsers load a bad link (an `<img>`),
+   * and must not lock them (and everyone behind their NAT) out of key authentication.
+   * Nothing is lost by it: a 256-bit secret cannot be guessed, however many tries.
    */
   async authenticateSigned(link: SignedLink, clientIp: string): Promise<Principal> {
-    const wait = this.throttle.retryAfter(clientIp);
-    if (wait > 0) {
-      throw new ApiError('TOO_MANY_AUTH_FAILURES', 'Too many failed authentications from this address.', { retryAfter: wait });
-    }
-    const secrets = (await this.signingSecrets?.active(link.keyId)) ?? [];
+    // A key id of the wrong shape costs no query.
+    const secrets = KEY_ID_SHAPE.test(link.keyId) ? ((await this.signingSecrets?.active(link.keyId)) ?? []) : [];
     const matched = secrets[matchingSecret(secrets.map((secret) => secret.secret), link.pairs, link.signature)];
     const key = matched && (await this.keyById(link.keyId));
     const verdict = key ? this.verdict(key, clientIp) : 'SIGNATURE_INVALID';
@@ -153,7 +152,6 @@ export class Authenticator {
       this.signingSecrets!.touch(matched!);
       return verdict;
     }
-    this.throttle.record(clientIp);
     const first = this.failures.add({ reason: verdict, clientIp, keyHint: key ? key.record.hint : null, at: Date.now() });
     if (first) this.writeFailures([first]);
     throw new ApiError(verdict, REFUSAL_MESSAGES[verdict] ?? 'The signature does not match this link.');

@@ -19,6 +19,14 @@ export const SIGNED_LINK_PATH = '/screenshot';
 export const SIGNING_SECRET_SHAPE = /^pss_[A-Za-z0-9_-]{43}$/;
 
 const SIGNATURE_SHAPE = /^[0-9a-f]{64}$/;
+/** The longest a signed link may live: one year from when it is used. */
+export const MAX_LINK_LIFETIME_SECONDS = 31_536_000;
+/** Slack for a signer whose clock runs ahead of the server's. */
+const CLOCK_SKEW_SECONDS = 300;
+
+/** What a key id looks like (key-format.ts): checked before any secret is looked up. */
+export const KEY_ID_SHAPE = /^key_[A-Za-z0-9]{20}$/;
+
 /** Integers only; the sign is allowed so that `-1` is an expired link, not a malformed one. */
 const EXPIRES_SHAPE = /^-?[0-9]{1,15}$/;
 
@@ -35,6 +43,7 @@ export function createSigningSecret(): string {
  * encodeURIComponent leaves `! ' ( ) *` as they are, which RFC 3986 reserves.
  */
 export function rfc3986(text: string): string {
+  // encodeURIComponent throws URIError on a lone surrogate; callers check isWellFormed() first.
   return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
@@ -127,7 +136,11 @@ export function readSignedLink(url: string): SignedLinkReading {
  */
 export function expiryOf(expires: string, nowMs: number): 'valid' | 'expired' | 'malformed' {
   if (!EXPIRES_SHAPE.test(expires)) return 'malformed';
-  return Number(expires) * 1000 <= nowMs ? 'expired' : 'valid';
+  const expiresMs = Number(expires) * 1000;
+  if (expiresMs <= nowMs) return 'expired';
+  // Clients sign offline, so the server is where a link's lifetime is bounded: a link
+  // that would outlive every rotation of its secret is refused as if it were forged.
+  return expiresMs > nowMs + (MAX_LINK_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS) * 1000 ? 'malformed' : 'valid';
 }
 
 /**

@@ -12,7 +12,8 @@ function onSignedRoute(request: FastifyRequest): boolean {
  * contract's order; returns the link whose signature is still to be verified, or
  * undefined when the request carries no signed link.
  *
- * - refused on any route but GET /screenshot (403 SIGNATURE_INVALID);
+ * - a whole link on any other route is refused (403 SIGNATURE_INVALID); part of one is
+ *   left to that route (its schema, its own authentication);
  * - keyId, expires and signature all, each once, or none (400 VALIDATION_ERROR);
  * - a signature or an API key header, not both (400 VALIDATION_ERROR);
  * - `expires` an integer (else SIGNATURE_INVALID) in the future (else SIGNATURE_EXPIRED).
@@ -26,7 +27,13 @@ export function signedLinkOf(request: FastifyRequest, verify: boolean, nowMs = D
   const reading = readSignedLink(request.url);
   if (reading.kind === 'none') return undefined;
   if (!onSignedRoute(request)) {
-    throw new ApiError('SIGNATURE_INVALID', `Signed links are accepted only on GET ${SIGNED_LINK_PATH}.`);
+    // A whole link on another route is told why it cannot work; a lone `keyId` or
+    // `expires` elsewhere is just a query parameter (the route's schema judges it), and
+    // an unknown route stays a 404.
+    if (reading.kind === 'link' && request.routeOptions.url !== undefined) {
+      throw new ApiError('SIGNATURE_INVALID', `Signed links are accepted only on GET ${SIGNED_LINK_PATH}.`);
+    }
+    return undefined;
   }
   if (reading.kind === 'partial') {
     throw new ApiError('VALIDATION_ERROR', `A signed link needs keyId, expires and signature together; "${reading.missing[0]}" is missing.`, {

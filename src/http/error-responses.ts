@@ -11,8 +11,11 @@ declare module 'fastify' {
   }
 }
 
-/** Every route may answer these: a key in the URL, a server draining, a fault of ours. */
-const EVERY_ROUTE: readonly ErrorCode[] = ['API_KEY_IN_QUERY', 'HTTPS_REQUIRED', 'SHUTTING_DOWN', 'INTERNAL_ERROR'];
+/**
+ * Every route may answer these: a key in the URL, a signed link used where it cannot be,
+ * a server draining, a fault of ours.
+ */
+const EVERY_ROUTE: readonly ErrorCode[] = ['API_KEY_IN_QUERY', 'SIGNATURE_INVALID', 'HTTPS_REQUIRED', 'SHUTTING_DOWN', 'INTERNAL_ERROR'];
 
 /** A route with a `scope`: the key is checked, then the key's rate limit and daily quota. */
 const AUTHENTICATED: readonly ErrorCode[] = [

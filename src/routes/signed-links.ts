@@ -104,6 +104,12 @@ function storedKeyOf(request: FastifyRequest): Principal & { keyId: string } {
   return principal as Principal & { keyId: string };
 }
 
+/** The longest link handed out: well inside the 16 KB the server takes for a request's head. */
+const MAX_LINK_LENGTH = 8192;
+
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /** What the signed-link routes work with. */
 export interface SignedLinkRouteDeps {
   config: Config;
@@ -117,10 +123,9 @@ export interface SignedLinkRouteDeps {
  * with the newest of them. All need the `screenshot` scope and a stored key.
  */
 export function signedLinkRoutes(app: FastifyInstance, deps: SignedLinkRouteDeps): void {
-  const { config, signingSecrets } = deps;
+  const { signingSecrets } = deps;
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['account'];
-  const defaults = queryDefaults(config.limits);
 
   api.post(
     '/v1/me/signing-secrets',
@@ -165,6 +170,15 @@ export function signedLinkRoutes(app: FastifyInstance, deps: SignedLinkRouteDeps
     },
   );
 
+  signedUrlRoute(api, deps);
+}
+
+/** `POST /v1/signed-urls`: a link signed with the key's newest secret, for the console and for callers without a client library. */
+function signedUrlRoute(app: FastifyInstance, deps: SignedLinkRouteDeps): void {
+  const { config, signingSecrets } = deps;
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const defaults = queryDefaults(config.limits);
+  const tags = ['account'];
   api.post(
     '/v1/signed-urls',
     {
@@ -187,9 +201,16 @@ export function signedLinkRoutes(app: FastifyInstance, deps: SignedLinkRouteDeps
         throw new ApiError('SIGNING_SECRET_MISSING', 'Create a signing secret first (POST /v1/me/signing-secrets): links are signed with it.');
       }
       const expires = Math.floor(Date.now() / 1000) + expiresIn;
+      const url = signedLinkPath(secret.secret, principal.keyId, expires, options);
+      // Request lines beyond this are refused (431) before any link could be checked.
+      if (url.length > MAX_LINK_LENGTH) {
+        throw new ApiError('VALIDATION_ERROR', `The link would be ${url.length} characters long; at most ${MAX_LINK_LENGTH} work (use POST /screenshot for large html).`, {
+          extras: { field: 'options' },
+        });
+      }
       reply.header('cache-control', 'no-store');
       return {
-        url: signedLinkPath(secret.secret, principal.keyId, expires, options),
+        url,
         expiresAt: new Date(expires * 1000).toISOString(),
         keyId: principal.keyId,
       };
@@ -203,6 +224,12 @@ export function signedLinkRoutes(app: FastifyInstance, deps: SignedLinkRouteDeps
  * the rules only, no DNS: that is checked when the link is used).
  */
 function checkLinkOptions(options: Record<string, LinkOptionValue>, defaults: Record<string, unknown>, principal: Principal, deps: SignedLinkRouteDeps): void {
+  // JSON may carry a lone UTF-16 surrogate, which no URL can: it has no UTF-8 bytes to encode.
+  for (const [name, value] of Object.entries(options)) {
+    if (typeof value === 'string' && LONE_SURROGATE.test(value)) {
+      throw new ApiError('VALIDATION_ERROR', `"${name}" holds a lone UTF-16 surrogate, which no link can carry.`, { extras: { field: `options/${name}` } });
+    }
+  }
   const capture = toCaptureOptions({ ...defaults, ...options } as CaptureRequest, deps.config.limits);
   if (capture.target.kind === 'url') assertTargetRulesAllowed(deps.networkPolicy, capture.target.url, principal.allowedHosts);
   else if (principal.allowedHosts.length > 0) throw new ApiError('TARGET_FORBIDDEN', 'This API key may capture only its allowed hosts, not raw html.');

@@ -50,6 +50,11 @@ def _query_value(name: str, value: Any) -> str:
     if isinstance(value, float) and math.isfinite(value):
         return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            # A lone surrogate has no UTF-8 bytes: no URL can carry it.
+            raise PageShotError(f"Option {name!r} of a signed link holds a lone surrogate, which no URL can carry.") from None
         return value
     raise PageShotError(f"Option {name!r} of a signed link must be a str, a bool or a finite number.")
 

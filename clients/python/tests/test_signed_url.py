@@ -49,7 +49,7 @@ class SignedUrlTest(unittest.TestCase):
         self.assertIn("deviceScaleFactor=2&", signer().signed_url(url="https://e.com", device_scale_factor=2.0, now=0))
 
     def test_what_a_signed_link_cannot_carry_is_refused(self) -> None:
-        for options in ({"ful_page": True}, {"cookies": []}, {"pdf": {}}, {"keyId": "other"}, {"signature": "x"}, {"width": [800]}):
+        for options in ({"ful_page": True}, {"cookies": []}, {"pdf": {}}, {"keyId": "other"}, {"signature": "x"}, {"width": [800]}, {"html": "a\ud800b"}):
             with self.subTest(options=options), self.assertRaises(PageShotError):
                 signer().signed_url({"url": "https://e.com", **options})
         with self.assertRaises(UnknownOptionError):

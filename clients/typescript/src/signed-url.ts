@@ -82,7 +82,13 @@ export function signature(secret: string, canonical: string): string {
 
 /** An option's value as the query carries it: booleans `true`/`false`, numbers in decimal, text as is. */
 function queryValue(name: string, value: unknown): string {
-  if (typeof value === 'string') return value;
+  if (typeof value === 'string') {
+    // A lone UTF-16 surrogate has no UTF-8 bytes: no URL can carry it (encodeURIComponent would throw URIError).
+    if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(value)) {
+      throw new PageShotError(`Option "${name}" of a signed link holds a lone UTF-16 surrogate, which no URL can carry.`);
+    }
+    return value;
+  }
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   throw new PageShotError(`Option "${name}" of a signed link must be a string, a boolean or a finite number.`);

@@ -1,5 +1,5 @@
 // "Copy embed link": a signed GET /screenshot link for an <img src>, which works without
-// a key until it expires (scratch/signed-links-spec.md). The server signs it with the
+// a key until it expires (README: "Signed embed links"). The server signs it with the
 // key's newest signing secret; a key without one is offered to create one, then the
 // link is asked for again.
 import { api } from './api.js';
