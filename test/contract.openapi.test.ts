@@ -96,6 +96,14 @@ describe('the OpenAPI document', { skip: noRedisServer }, () => {
     assert.deepEqual(document.components.schemas.Error.properties.status.enum, ['busy', 'unready']);
   });
 
+  it('says which routes need a key, and that GET /screenshot also takes a signed link', () => {
+    const schemesOf = (path: string, method: string) => (document.paths[path][method].security as object[]).flatMap((entry) => Object.keys(entry));
+    assert.deepEqual(schemesOf('/screenshot', 'get'), ['apiKey', 'bearer', 'signedLink']);
+    assert.deepEqual(schemesOf('/screenshot', 'post'), ['apiKey', 'bearer']);
+    assert.deepEqual(schemesOf('/status', 'get'), []);
+    assert.deepEqual(schemesOf('/metrics', 'get'), ['apiKey', 'bearer']);
+  });
+
   it('does not call options with a default required', () => {
     const body = document.paths['/screenshot'].post.requestBody.content['application/json'].schema;
     assert.ok(!(body.required ?? []).includes('width'));

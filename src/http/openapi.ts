@@ -32,6 +32,8 @@ const RETRY_AFTER_HEADER = {
 
 /** A key, in either header. */
 export const KEY_SECURITY: Array<Record<string, string[]>> = [{ apiKey: [] }, { bearer: [] }];
+/** A key, or a signed link in the query (GET /screenshot). */
+export const KEY_OR_SIGNED_LINK: Array<Record<string, string[]>> = [...KEY_SECURITY, { signedLink: [] }];
 
 /** The shared error body; the fields after `requestId` appear on the codes that name them. */
 export const ERROR_BODY_SCHEMA = {
@@ -121,6 +123,12 @@ export function openApiOptions(): SwaggerOptions {
         securitySchemes: {
           apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key (`ps_live_…`), or the root `API_KEY`.' },
           bearer: { type: 'http', scheme: 'bearer', description: 'The same key as `Authorization: Bearer <key>`.' },
+          signedLink: {
+            type: 'apiKey',
+            in: 'query',
+            name: 'signature',
+            description: 'A signed embed link (GET /screenshot only): `keyId`, `expires` and `signature` in the query instead of a key; see the README, "Signed embed links".',
+          },
         },
       },
       tags: [

@@ -6,6 +6,7 @@ import { captureBodySchema, captureQuerySchema, toCaptureOptions, type CaptureRe
 import type { CaptureService, RenderOutcome } from '../capture/service.js';
 import { ApiError } from '../errors.js';
 import type { Config } from '../config.js';
+import { KEY_OR_SIGNED_LINK } from '../http/openapi.js';
 import { captureHeaders } from './capture-headers.js';
 import { ALL_FORMATS, captureResponses } from './capture-responses.js';
 
@@ -42,6 +43,7 @@ export function screenshotRoutes(app: FastifyInstance, deps: ScreenshotRouteDeps
       schema: {
         tags,
         summary: 'Capture a page (options as query parameters; also a signed embed link)',
+        security: KEY_OR_SIGNED_LINK,
         querystring: captureQuerySchema(config.limits),
         response,
       },
