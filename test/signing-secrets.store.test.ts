@@ -101,6 +101,19 @@ function suite(open: () => Promise<StoreDatabase>): void {
     assert.notEqual(row.revoked_at, null);
   });
 
+  it("wipes a key's secrets when the key is revoked at once, and keeps them through a rotation's grace period", async () => {
+    const [revoked, graced] = [await newKeyId(), await newKeyId()];
+    await issue(store, revoked);
+    await issue(store, graced);
+    assert.ok(await keys.revokeIfNot(revoked, new Date().toISOString()));
+    const rows = await database.db.selectFrom('signing_secrets').selectAll().where('key_id', '=', revoked).execute();
+    assert.ok(rows.every((row) => row.secret === '' && row.revoked_at !== null));
+    assert.deepEqual(await store.active(revoked), []);
+    const successor = await newKeyId();
+    assert.ok(await keys.retire(graced, successor, { expiresBy: new Date(Date.now() + 60_000).toISOString() }));
+    assert.equal((await store.active(graced)).length, 1, 'links keep working through the grace period');
+  });
+
   it('records a last use in the background, at most once a minute, never going back in time', async () => {
     const keyId = await newKeyId();
     await issue(store, keyId);

@@ -151,7 +151,17 @@ export class KeyStore {
       .where('revoked_at', 'is', null)
       .returningAll()
       .executeTakeFirst();
-    return row === undefined ? undefined : fromKeyRow(row);
+    if (row === undefined) return undefined;
+    await this.#wipeSigningSecrets(id, revokedAt);
+    return fromKeyRow(row);
+  }
+
+  /**
+   * Revokes a revoked key's signing secrets and wipes them from their rows: no link can
+   * pass with them any more, and a copy of the database no longer holds them.
+   */
+  async #wipeSigningSecrets(keyId: string, at: string): Promise<void> {
+    await this.#db.updateTable('signing_secrets').set({ revoked_at: at, secret: '' }).where('key_id', '=', keyId).where('revoked_at', 'is', null).execute();
   }
 
   /**
@@ -175,7 +185,10 @@ export class KeyStore {
       .where('replaced_by', 'is', null)
       .returningAll()
       .executeTakeFirst();
-    return row === undefined ? undefined : fromKeyRow(row);
+    if (row === undefined) return undefined;
+    // Retired at once: its secrets go with it (with a grace period, its links work until it ends).
+    if ('revokedAt' in retirement) await this.#wipeSigningSecrets(id, canonicalTime(retirement.revokedAt, 'revokedAt'));
+    return fromKeyRow(row);
   }
 
   /** SQL for "the row's expires_at, or `by` when that is earlier or there is none". */
