@@ -45,7 +45,7 @@ export const ERRORS = {
   IP_NOT_ALLOWED: spec(403, 'no', false, 'The key is used from outside its `allowedIps`.'),
   HTTPS_REQUIRED: spec(403, 'no', false, 'Plain HTTP while `PAGESHOT_REQUIRE_HTTPS=true`.'),
   TARGET_FORBIDDEN: spec(403, 'no', false, "The target (or a page's own navigation) resolves to a private or reserved address, is outside the key's `allowedHosts`, or uses a scheme PageShot never loads. To capture pages on your own network (`localhost` included), the operator lists them in `PAGESHOT_ALLOW_PRIVATE_NETWORKS`."),
-  SIGNATURE_INVALID: spec(403, 'no', false, 'A signed embed link whose signature does not match its parameters (one was changed, added or removed), whose key id is unknown, whose signing secret was revoked, or whose `expires` is not a time within a year; also a whole link on any route but `GET /screenshot`. (A revoked, disabled or expired key gets its own code.)'),
+  SIGNATURE_INVALID: spec(403, 'no', false, 'A signed embed link whose signature does not match its parameters (one was changed, added or removed), whose key id is unknown, whose signing secret was revoked (revoking a key revokes its secrets), or whose `expires` is not a time within a year; also a whole link on any route but `GET /screenshot`. (A disabled or expired key gets its own code.)'),
   SIGNATURE_EXPIRED: spec(403, 'no', false, 'A signed embed link used after its `expires` time.'),
   NOT_FOUND: spec(404, 'no', false, 'No such route.'),
   KEY_NOT_FOUND: spec(404, 'no', false, 'No key with that id.'),

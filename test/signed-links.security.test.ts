@@ -138,7 +138,7 @@ describe('signed embed links', () => {
     assert.equal((await server.request(sign(survivor))).status, 200, 'the other secret');
   });
 
-  it("answers a revoked or disabled key's own code, and works again once the key is enabled", async () => {
+  it("answers a disabled key's own code and works again once the key is enabled; a revoked key's links are dead, its secrets revoked with it", async () => {
     const who = await newSigner();
     const link = sign(who);
     assert.equal((await admin(`/v1/keys/${who.id}`, 'PATCH', { disabled: true })).status, 200);
@@ -146,7 +146,8 @@ describe('signed embed links', () => {
     await admin(`/v1/keys/${who.id}`, 'PATCH', { disabled: false });
     assert.equal((await server.request(link)).status, 200);
     assert.equal((await admin(`/v1/keys/${who.id}`, 'DELETE')).status, 200);
-    assertRefused(await server.request(link), 403, 'KEY_REVOKED');
+    // Its secrets are gone, so the link can no longer be authenticated at all: nothing is told about the key.
+    assertRefused(await server.request(link), 403, 'SIGNATURE_INVALID');
   });
 
   it('needs the screenshot scope on the key at the time the link is used', async () => {
@@ -219,6 +220,19 @@ describe('signed embed links', () => {
     assertRefused(posted, 403, 'SIGNATURE_INVALID', 'POST /screenshot');
     const signedUrls = await server.request(`/v1/signed-urls?${query}`, { body: { options } });
     assertRefused(signedUrls, 403, 'SIGNATURE_INVALID', 'POST /v1/signed-urls');
+  });
+
+  it('records in the audit log who made and revoked a signing secret, never the secret', async () => {
+    const who = await newSigner();
+    assert.equal((await server.request(`/v1/me/signing-secrets/${who.secretId}`, { method: 'DELETE', headers: bearer(who.key) })).status, 204);
+    const audit = await server.request('/v1/audit?type=signing_secret.&limit=100', { headers: bearer(ROOT_KEY) });
+    assert.equal(audit.status, 200, audit.body.toString());
+    const mine = (audit.json!.data as Array<{ type: string; keyId: string; actorKeyId: string; details: { secretId: string } }>).filter(
+      (event) => event.details.secretId === who.secretId,
+    );
+    assert.deepEqual(mine.map((event) => event.type).sort(), ['signing_secret.created', 'signing_secret.revoked']);
+    assert.ok(mine.every((event) => event.keyId === who.id && event.actorKeyId === who.id));
+    assert.ok(!audit.body.toString().includes(who.secret));
   });
 
   it('lists secrets by hint with their last use, never the secret, and allows at most five', async () => {

@@ -8,6 +8,7 @@ import type { Config } from '../config.js';
 import { ApiError } from '../errors.js';
 import type { NetworkPolicy } from '../netguard/network-policy.js';
 import { assertTargetRulesAllowed } from '../netguard/target-policy.js';
+import type { AuditStore } from '../store/audit-store.js';
 import type { SigningSecretStore } from '../store/signing-secret-store.js';
 
 /** Active signing secrets a key may hold at once (the contract's number). */
@@ -115,6 +116,14 @@ export interface SignedLinkRouteDeps {
   config: Config;
   signingSecrets: SigningSecretStore;
   networkPolicy: NetworkPolicy;
+  /** Where secrets made and revoked are recorded (`signing_secret.created` / `.revoked`). */
+  audit: AuditStore;
+}
+
+/** Records a change to a key's signing secrets in the audit log; the secret itself never goes there. */
+function auditSecret(audit: AuditStore, request: FastifyRequest, type: 'signing_secret.created' | 'signing_secret.revoked', secretId: string): Promise<unknown> {
+  const principal = request.principal!;
+  return audit.record({ type, keyId: principal.keyId, keyHint: principal.hint, actorKeyId: principal.keyId, clientIp: request.ip, reason: null, details: { secretId } });
 }
 
 /**
@@ -123,7 +132,7 @@ export interface SignedLinkRouteDeps {
  * with the newest of them. All need the `screenshot` scope and a stored key.
  */
 export function signedLinkRoutes(app: FastifyInstance, deps: SignedLinkRouteDeps): void {
-  const { signingSecrets } = deps;
+  const { signingSecrets, audit } = deps;
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['account'];
 
@@ -143,6 +152,7 @@ export function signedLinkRoutes(app: FastifyInstance, deps: SignedLinkRouteDeps
       }
       // The key vanished between authentication and now: as good as not found.
       if (created === 'unknown-key') throw new ApiError('INVALID_API_KEY', 'The API key is not valid.');
+      await auditSecret(audit, request, 'signing_secret.created', created.id);
       reply.code(201).header('cache-control', 'no-store');
       return created;
     },
@@ -166,6 +176,7 @@ export function signedLinkRoutes(app: FastifyInstance, deps: SignedLinkRouteDeps
       if (!(await signingSecrets.revoke(storedKeyOf(request).keyId, id))) {
         throw new ApiError('SIGNING_SECRET_NOT_FOUND', `This key has no active signing secret ${id}.`);
       }
+      await auditSecret(audit, request, 'signing_secret.revoked', id);
       return reply.code(204).send();
     },
   );

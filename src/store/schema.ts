@@ -68,6 +68,8 @@ export const AUDIT_EVENT_TYPES = [
   'key.disabled',
   'key.enabled',
   'auth.failed',
+  'signing_secret.created',
+  'signing_secret.revoked',
 ] as const;
 
 /** What happened, in an audit event. */
