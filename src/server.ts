@@ -41,7 +41,7 @@ import type { SigningSecretStore } from './store/signing-secret-store.js';
 import { healthRoutes } from './routes/health.js';
 import { rootRoutes } from './routes/root.js';
 import swagger from '@fastify/swagger';
-import { OPENAPI_PATH, openApiOptions } from './http/openapi.js';
+import { OPENAPI_PATH, openApiOptions, sendDocument } from './http/openapi.js';
 import { registerApiDocs } from './http/api-docs.js';
 import type { Database } from './store/schema.js';
 
@@ -155,9 +155,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   // The document collects routes as they are added: it loads first, the routes after it.
   void app.register(swagger, openApiOptions());
   void app.register(async (api) => {
-    api.get(OPENAPI_PATH, { schema: { hide: true } }, (_request, reply) => {
-      reply.header('cache-control', 'no-cache').send(api.swagger());
-    });
+    api.get(OPENAPI_PATH, { schema: { hide: true } }, (request, reply) => sendDocument(api, request, reply));
     rootRoutes(api, config.role);
     statusRoutes(api, deps);
     healthRoutes(api, deps);

@@ -73,6 +73,17 @@ describe('the OpenAPI document', { skip: noRedisServer }, () => {
     assert.equal(result.valid, true);
   });
 
+  it('is served the same at /openapi.json and to the docs page, with an ETag that gives a 304', async () => {
+    const served = await server.request('/openapi.json');
+    assert.equal(served.headers['content-type'], 'application/json; charset=utf-8');
+    const forDocs = await server.request('/docs/json');
+    assert.equal(forDocs.body.toString(), served.body.toString());
+    assert.equal(forDocs.headers.etag, served.headers.etag);
+    const again = await server.request('/openapi.json', { headers: { 'if-none-match': String(served.headers.etag) } });
+    assert.equal(again.status, 304);
+    assert.equal(again.body.length, 0);
+  });
+
   it('lists every route the server serves, and nothing it does not', () => {
     const documented = Object.entries(document.paths as Record<string, object>).flatMap(([path, item]) =>
       Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`),

@@ -1,5 +1,6 @@
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
+import { sendDocument } from './openapi.js';
 
 /** Where the API reference page is served. */
 export const DOCS_PATH = '/docs';
@@ -45,8 +46,13 @@ export async function registerApiDocs(app: FastifyInstance): Promise<void> {
     // an SVG with an inline <style> the CSP refuses.
     uiConfig: { layout: 'BaseLayout', deepLinking: true, persistAuthorization: false, tryItOutEnabled: false, displayRequestDuration: true },
     uiHooks: {
-      onRequest: (_request, reply, done) => {
+      onRequest: (request, reply, done) => {
         reply.headers(SECURITY_HEADERS);
+        // The page loads the document from ./json: the same kept serialisation as /openapi.json.
+        if (request.routeOptions.url === `${DOCS_PATH}/json`) {
+          sendDocument(app, request, reply);
+          return;
+        }
         done();
       },
     },

@@ -1,5 +1,6 @@
 import type { SwaggerOptions } from '@fastify/swagger';
-import type { FastifySchema, RouteOptions } from 'fastify';
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema, RouteOptions } from 'fastify';
 import { ERRORS, type ErrorCode } from '../errors.js';
 import { VERSION } from '../version.js';
 import { byStatus, errorCodesOf } from './error-responses.js';
@@ -8,6 +9,30 @@ import { CAPTURE_HEADERS } from '../routes/capture-responses.js';
 
 /** Where the document is served. */
 export const OPENAPI_PATH = '/openapi.json';
+
+/** The document as sent: built and serialised once (it only changes with a restart). */
+interface DocumentText {
+  body: string;
+  etag: string;
+}
+const documents = new WeakMap<FastifyInstance, DocumentText>();
+
+/**
+ * Answers with the document, from one serialisation kept for the server's life: the
+ * route is public, and serialising ~300 KB on every request would hand anyone a cheap
+ * way to keep a core busy. `If-None-Match` gets a 304.
+ */
+export function sendDocument(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  let document = documents.get(app);
+  if (!document) {
+    const body = JSON.stringify(app.swagger());
+    document = { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
+    documents.set(app, document);
+  }
+  reply.header('cache-control', 'no-cache').header('etag', document.etag);
+  if (request.headers['if-none-match'] === document.etag) return reply.code(304).send();
+  return reply.type('application/json; charset=utf-8').send(document.body);
+}
 
 /** Headers on every answer. */
 const REQUEST_ID_HEADER = {
