@@ -36,7 +36,7 @@ site_port=$((40000 + RANDOM % 20000))
 workdir="$(mktemp -d)"
 site_pid=""
 cleanup() {
-  podman rm -f "$container" >/dev/null 2>&1 || true
+  podman rm -f -v "$container" >/dev/null 2>&1 || true
   [ -z "$site_pid" ] || kill "$site_pid" 2>/dev/null || true
   rm -rf "$workdir"
 }

@@ -17,12 +17,15 @@ function dockerfileSettings(): Record<string, string> {
   return settings;
 }
 
-/** Every NAME: value under an `environment:` block of compose.yaml. */
-function composeSettings(): Record<string, string> {
+/** Every NAME: value under an `environment:` block of a compose file (compose.yaml unless told). */
+function composeSettings(file = 'compose.yaml'): Record<string, string> {
   const settings: Record<string, string> = {};
-  for (const [, name, value] of read('compose.yaml').matchAll(/^ {4,6}([A-Z][A-Z0-9_]*): (.+)$/gm)) settings[name!] = value!.trim();
+  for (const [, name, value] of read(file).matchAll(/^ {4,6}([A-Z][A-Z0-9_]*): (.+)$/gm)) settings[name!] = value!.trim();
   return settings;
 }
+
+/** The compose file scripts/test-cluster.sh adds to compose.yaml. */
+const CLUSTER_TEST_COMPOSE = 'config/containers/compose.cluster-test.yaml';
 
 /** The variables the README's configuration table documents. */
 function documented(): Set<string> {
@@ -36,8 +39,10 @@ const FOREIGN = new Set(['NODE_ENV', 'POSTGRES_USER', 'POSTGRES_PASSWORD', 'POST
 
 describe('the container files name only real settings', () => {
   it("the Dockerfile's ENV and compose.yaml's environment use variables the configuration table documents", () => {
-    const names = [...Object.keys(dockerfileSettings()), ...Object.keys(composeSettings())].filter((name) => !FOREIGN.has(name));
-    assert.ok(names.includes('PAGESHOT_DATA_DIR') && names.includes('PAGESHOT_ROLE'), 'the parsers found the settings');
+    const names = [...Object.keys(dockerfileSettings()), ...Object.keys(composeSettings()), ...Object.keys(composeSettings(CLUSTER_TEST_COMPOSE))].filter(
+      (name) => !FOREIGN.has(name),
+    );
+    assert.ok(names.includes('PAGESHOT_DATA_DIR') && names.includes('PAGESHOT_ROLE') && names.includes('PAGESHOT_JOB_LOCK_MS'), 'the parsers found the settings');
     const table = documented();
     assert.deepEqual(names.filter((name) => !table.has(name)), []);
   });
@@ -56,6 +61,32 @@ describe('the container files name only real settings', () => {
     const settings = composeSettings();
     assert.match(settings.PAGESHOT_REDIS_URL ?? '', /^redis:\/\/redis:6379$/);
     assert.match(settings.PAGESHOT_DATABASE_URL ?? '', /^postgres:\/\/.+@postgres:5432\//);
+  });
+
+  it("compose.yaml names the official images and the repository's build by default, each image replaceable through the environment", () => {
+    const compose = read('compose.yaml');
+    // Users elsewhere get the official images; scripts/test-cluster.sh swaps in ones built from Debian's packages.
+    assert.match(compose, /^ {4}image: \$\{PAGESHOT_REDIS_IMAGE:-redis:7-bookworm\}$/m);
+    assert.match(compose, /^ {4}image: \$\{PAGESHOT_POSTGRES_IMAGE:-postgres:16-bookworm\}$/m);
+    assert.match(compose, /^ {2}build: \.\n {2}image: \$\{PAGESHOT_IMAGE:-pageshot:latest\}$/m);
+    const script = read('scripts/test-cluster.sh');
+    for (const name of ['PAGESHOT_IMAGE', 'PAGESHOT_REDIS_IMAGE', 'PAGESHOT_POSTGRES_IMAGE']) assert.match(script, new RegExp(`^export ${name}=`, 'm'));
+  });
+
+  it('the api and worker health checks are shell strings, which podman-compose 1.0 gives to every replica', () => {
+    // A ["CMD", …] list is consumed by the first replica's `podman run`; the second one then fails to start.
+    const checks = [...read('compose.yaml').matchAll(/^ {6}test: (.+)$/gm)].map(([, test]) => test!);
+    const node = checks.filter((test) => test.includes('/readyz'));
+    assert.equal(node.length, 2);
+    for (const test of node) assert.match(test, /^node -e "/);
+  });
+
+  it("the cluster test's additions scale the workers to two and keep the service names of compose.yaml", () => {
+    const additions = read(CLUSTER_TEST_COMPOSE);
+    assert.match(additions, /^ {2}worker:\n {4}deploy:\n {6}replicas: 2$/m);
+    for (const [, service] of additions.matchAll(/^ {2}([a-z]+):$/gm)) {
+      assert.ok(service === 'fixture' || new RegExp(`^ {2}${service}:$`, 'm').test(read('compose.yaml')), `${service} is a service of compose.yaml`);
+    }
   });
 
   it('the Dockerfile installs the system packages the start scripts install, from one list', () => {
