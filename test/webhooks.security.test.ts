@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import tls from 'node:tls';
 import ipaddr from 'ipaddr.js';
 import { Webhook } from 'standardwebhooks';
-import { deliverWebhook, pinnedLookup } from '../src/jobs/webhook-delivery.js';
+import { attemptWebhook, deliverWebhook, pinnedLookup } from '../src/jobs/webhook-delivery.js';
 import { createWebhookSecret } from '../src/jobs/webhook-signature.js';
 import { NetworkPolicy, type Resolver } from '../src/netguard/network-policy.js';
 import { HOSTILE_ANSWERS, startHostileServer, type HostileCase } from './helpers/hostile-server.js';
@@ -209,6 +209,24 @@ describe('webhook delivery: hostile receivers', () => {
       }
     } finally {
       await server.close();
+    }
+  });
+
+  it('does not obey a flood of Retry-After headers that disagree, nor a negative or garbage one', async () => {
+    const answers = [
+      `HTTP/1.1 429 Too Many Requests\r\n${Array.from({ length: 300 }, (_, i) => `Retry-After: ${i * 7}\r\n`).join('')}content-length: 0\r\nconnection: close\r\n\r\n`,
+      'HTTP/1.1 503 Service Unavailable\r\nRetry-After: -3600\r\ncontent-length: 0\r\nconnection: close\r\n\r\n',
+      `HTTP/1.1 503 Service Unavailable\r\nRetry-After: ${'\u00ff'.repeat(5000)}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`,
+    ];
+    for (const [index, answer] of answers.entries()) {
+      const receiver = await rawReceiver((socket) => socket.end(Buffer.from(answer, 'latin1')));
+      try {
+        const outcome = await attemptWebhook({ url: `http://127.0.0.1:${receiver.port}/`, payload: {}, secret, policy: policy(true), messageId: 'msg_1', timeoutMs: 2_000 });
+        assert.equal(outcome.retry, true, String(index));
+        assert.equal(outcome.retryAfterMs, undefined, String(index));
+      } finally {
+        await receiver.close();
+      }
     }
   });
 

@@ -4,7 +4,9 @@ import type net from 'node:net';
 import { before, describe, it } from 'node:test';
 import ipaddr from 'ipaddr.js';
 import { Webhook } from 'standardwebhooks';
-import { backoffDelay, deliverWebhook, type WebhookAttempt } from '../src/jobs/webhook-delivery.js';
+import fc from 'fast-check';
+import { attemptWebhook, backoffDelay, deliverWebhook, type WebhookAttempt } from '../src/jobs/webhook-delivery.js';
+import { nextRetryDelay, parseHttpDate, parseRetryAfter } from '../src/jobs/webhook-retry.js';
 import { createWebhookSecret, parseWebhookSecret, signWebhook } from '../src/jobs/webhook-signature.js';
 import { NetworkPolicy } from '../src/netguard/network-policy.js';
 
@@ -197,5 +199,88 @@ describe('webhook delivery', () => {
     assert.equal(backoffDelay(1000, 0.2, () => 0.5), 1000);
     assert.equal(backoffDelay(1000, 0.2, () => 0.999999), 1200);
     assert.equal(backoffDelay(1000, 0, () => 0.9), 1000);
+  });
+});
+
+describe('Retry-After', () => {
+  const now = Date.parse('2026-03-01T12:00:00.000Z');
+
+  it('reads delay-seconds, digits only', () => {
+    assert.equal(parseRetryAfter(['120'], now), 120_000);
+    assert.equal(parseRetryAfter([' 0 '], now), 0);
+    assert.equal(parseRetryAfter(['99999999999999999999'], now), 99999999999999999999 * 1000, 'huge stays huge: the schedule caps it');
+    for (const bad of ['-5', '1.5', '+3', '0x10', '1e3', '12abc', 'abc', '', '   ', '５', `${'9'.repeat(65)}`]) {
+      assert.equal(parseRetryAfter([bad], now), undefined, JSON.stringify(bad));
+    }
+  });
+
+  it('reads the three HTTP-date forms; a past date means now, a date that does not exist means nothing', () => {
+    assert.equal(parseRetryAfter(['Sun, 01 Mar 2026 12:01:30 GMT'], now), 90_000);
+    assert.equal(parseRetryAfter(['Sunday, 01-Mar-26 12:01:30 GMT'], now), 90_000);
+    assert.equal(parseRetryAfter(['Sun Mar  1 12:01:30 2026'], now), 90_000);
+    assert.equal(parseRetryAfter(['Thu, 01 Jan 1970 00:00:00 GMT'], now), 0);
+    assert.equal(parseHttpDate('Sunday, 06-Nov-94 08:49:37 GMT', now), Date.UTC(1994, 10, 6, 8, 49, 37), 'a two-digit year 50+ years ahead is last century');
+    for (const bad of ['Mon, 31 Feb 2026 12:00:00 GMT', 'Sun, 01 Mar 2026 25:00:00 GMT', 'Sun, 01 Mar 2026 12:01:30 PST', '2026-03-01T12:01:30Z', 'Sun, 1 Mar 2026 12:01:30 GMT', 'tomorrow']) {
+      assert.equal(parseRetryAfter([bad], now), undefined, bad);
+    }
+  });
+
+  it('ignores several Retry-After headers that disagree, and takes several that agree', () => {
+    assert.equal(parseRetryAfter(['5', '600'], now), undefined);
+    assert.equal(parseRetryAfter(['5', 'Sun, 01 Mar 2026 12:00:05 GMT'], now), undefined);
+    assert.equal(parseRetryAfter(Array.from({ length: 500 }, () => '5'), now), 5_000);
+    assert.equal(parseRetryAfter([], now), undefined);
+  });
+
+  it("never makes a retry sooner than the schedule's wait, nor later than its longest wait because of Retry-After", () => {
+    const half = () => 0.5; // no jitter: the factor is exactly 1
+    const delays = [5_000, 30_000, 120_000, 600_000];
+    assert.equal(nextRetryDelay({ made: 1, delaysMs: delays, random: half }), 5_000);
+    assert.equal(nextRetryDelay({ made: 1, delaysMs: delays, retryAfterMs: 1_000, random: half }), 5_000, 'not sooner');
+    assert.equal(nextRetryDelay({ made: 1, delaysMs: delays, retryAfterMs: 0, random: half }), 5_000);
+    assert.equal(nextRetryDelay({ made: 1, delaysMs: delays, retryAfterMs: 60_000, random: half }), 60_000, 'later when asked');
+    assert.equal(nextRetryDelay({ made: 2, delaysMs: delays, retryAfterMs: 1e23, random: half }), 600_000, 'never past 10 min');
+    assert.equal(nextRetryDelay({ made: 4, delaysMs: delays, retryAfterMs: 1e23, random: () => 0.999999 }), 720_000, 'the jittered last wait stands');
+    assert.equal(nextRetryDelay({ made: 3, delaysMs: delays, retryAfterMs: Number.NaN, random: half }), 120_000);
+  });
+
+  it('never throws on any header values, and keeps every wait within [scheduled, max(scheduled, longest)]', () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ maxLength: 80 }), { maxLength: 5 }), fc.integer({ min: 1, max: 4 }), fc.double({ min: 0, max: 0.999999, noNaN: true }), (values, made, r) => {
+        const parsed = parseRetryAfter(values, now);
+        assert.ok(parsed === undefined || (Number.isFinite(parsed) && parsed >= 0));
+        const delays = [5_000, 30_000, 120_000, 600_000];
+        const scheduled = nextRetryDelay({ made, delaysMs: delays, random: () => r });
+        const wait = nextRetryDelay({ made, delaysMs: delays, retryAfterMs: parsed, random: () => r });
+        assert.ok(wait >= scheduled && wait <= Math.max(scheduled, 600_000));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('is read from a 429 or a 503 only', async () => {
+    const secret = createWebhookSecret();
+    for (const [status, expected] of [[429, 7_000], [503, 7_000], [500, undefined], [200, undefined]] as const) {
+      const receiver = await startReceiver([status], { 'retry-after': '7' });
+      try {
+        const outcome = await attemptWebhook({ url: receiver.url, payload: {}, secret, policy: loopback(), messageId: 'msg_1' });
+        assert.equal(outcome.retryAfterMs, expected, String(status));
+      } finally {
+        await receiver.close();
+      }
+    }
+  });
+
+  it('lengthens the in-process wait between attempts too', async () => {
+    const receiver = await startReceiver([429, 200], { 'retry-after': '1' });
+    try {
+      const started = Date.now();
+      const record = await deliverWebhook({ url: receiver.url, payload: {}, secret: createWebhookSecret(), policy: loopback(), retryDelaysMs: [1, 5_000] });
+      assert.ok(Date.now() - started >= 950, 'waited the second Retry-After asked for, not the 1 ms scheduled');
+      assert.equal(record.status, 'delivered');
+      assert.equal(receiver.received.length, 2);
+    } finally {
+      await receiver.close();
+    }
   });
 });

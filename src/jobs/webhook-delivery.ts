@@ -1,18 +1,13 @@
-import http from 'node:http';
-import https from 'node:https';
-import { isIP, type LookupFunction } from 'node:net';
 import { NetworkRefusal, type NetworkPolicy } from '../netguard/network-policy.js';
-import { createWebhookMessageId, parseWebhookSecret, signWebhook, type WebhookHeaders } from './webhook-signature.js';
+import { createWebhookMessageId, parseWebhookSecret, signWebhook } from './webhook-signature.js';
+import { postWebhook, shortText, type AttemptOutcome } from './webhook-post.js';
+import { DEFAULT_JITTER, DEFAULT_RETRY_DELAYS_MS, nextRetryDelay } from './webhook-retry.js';
 
-/** Waits between attempts after the first: 5 s, 30 s, 2 min, 10 min (five attempts, ~13 min). */
-export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = [5_000, 30_000, 120_000, 600_000];
-/** One attempt, connection to last byte read, takes at most this long. */
-export const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;
-/** Bytes of the receiver's answer read at most; the socket is destroyed past it. */
-export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024;
+export { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_WEBHOOK_TIMEOUT_MS, pinnedLookup, type AttemptOutcome } from './webhook-post.js';
+export { backoffDelay, DEFAULT_RETRY_DELAYS_MS } from './webhook-retry.js';
 
-/** What one delivery needs. */
-export interface WebhookDeliveryOptions {
+/** What one attempt needs. */
+export interface WebhookAttemptOptions {
   /** The receiver's URL (http or https); checked by the network guard before every attempt. */
   url: string;
   /** The JSON body, serialized once so that the signed bytes are the sent bytes. */
@@ -23,23 +18,29 @@ export interface WebhookDeliveryOptions {
   policy: NetworkPolicy;
   /** The key's allowed hosts, when it has any (narrows the policy as for captures). */
   narrowHosts?: readonly string[];
-  /** The `webhook-id`; one is created when absent. The same on every retry (receiver-side deduplication). */
-  messageId?: string;
-  timeoutMs?: number;
+  /** The `webhook-id`: the same on every attempt (receiver-side deduplication). */
+  messageId: string;
+  timeoutMs?: number | undefined;
   maxResponseBytes?: number;
+  /** Stops the attempt (the check or the POST in flight); the outcome then says `aborted`. */
+  signal?: AbortSignal | undefined;
+}
+
+/** What a whole in-process delivery needs: an attempt's options, and the schedule of retries. */
+export interface WebhookDeliveryOptions extends Omit<WebhookAttemptOptions, 'messageId'> {
+  /** The `webhook-id`; one is created when absent. */
+  messageId?: string;
   /** Waits before attempts 2, 3…; its length + 1 is the number of attempts. Tests pass a few milliseconds. */
   retryDelaysMs?: readonly number[];
   /** Each wait is scaled by a random factor in [1 - jitter, 1 + jitter] (default 0.2), so retries of many jobs spread out. */
   jitter?: number;
   /** Random numbers in [0, 1) for the jitter; injectable for tests. */
   random?: () => number;
-  /** Stops the delivery (a pending wait or an attempt in flight); the record then says `aborted`. */
-  signal?: AbortSignal;
   /** Told after each attempt, so the job can show progress; its errors are ignored. */
   onAttempt?: (attempt: WebhookAttempt) => void;
 }
 
-/** The outcome of one attempt. */
+/** The outcome of one attempt, as told to `onAttempt`. */
 export interface WebhookAttempt {
   attempt: number;
   statusCode?: number;
@@ -58,30 +59,44 @@ export interface WebhookDeliveryRecord {
   deliveredAt?: string;
 }
 
-interface AttemptOutcome {
-  statusCode?: number;
-  error?: string;
-  retry: boolean;
+/**
+ * One attempt: checks the caller's input, asks the network guard, signs (a fresh
+ * timestamp each time) and POSTs to exactly the address the guard approved. A refused
+ * destination is final; a name that did not resolve may resolve later, so it is retried.
+ * Resolves, never rejects: whatever the receiver (or the caller's input) does, the
+ * answer is an outcome with a short error.
+ */
+export async function attemptWebhook(options: WebhookAttemptOptions): Promise<AttemptOutcome> {
+  const prepared = prepare(options);
+  if (typeof prepared === 'string') return { error: prepared, retry: false, invalid: true };
+  let address: string;
+  try {
+    address = await options.policy.checkUrl(prepared.url, options.narrowHosts ?? []);
+  } catch (error) {
+    if (error instanceof NetworkRefusal) return { error: shortText(`refused: ${error.reason}`), retry: error.kind === 'unresolvable' };
+    return { error: 'refused: the network check failed', retry: false };
+  }
+  if (options.signal?.aborted) return { error: 'aborted', retry: false };
+  const headers = signWebhook(options.secret, options.messageId, Math.floor(Date.now() / 1000), prepared.body);
+  return postWebhook(prepared.url, address, prepared.body, headers, options);
 }
 
 /**
- * Posts `payload` as JSON to `url`, signed with Standard Webhooks headers, and retries
- * with backoff on network errors, timeouts, 429 and 5xx (never on other 4xx nor 3xx:
- * redirects are not followed, they could lead to private addresses). Every attempt
- * checks the URL with the network guard and connects to exactly the address the guard
- * approved. Never throws: whatever the receiver (or the caller's input) does, the answer
- * is a record.
+ * Every attempt of one delivery in this process: posts, waits and retries with backoff
+ * on network errors, timeouts, 429 and 5xx (never on other 4xx nor 3xx: redirects are
+ * not followed, they could lead to private addresses), honouring Retry-After within the
+ * schedule (see `nextRetryDelay`). It sleeps between attempts, so it is for tools and
+ * tests: the dispatcher makes one attempt per queue job instead and never sleeps. Never
+ * throws.
  */
 export async function deliverWebhook(options: WebhookDeliveryOptions): Promise<WebhookDeliveryRecord> {
   const messageId = options.messageId ?? createWebhookMessageId();
   const delays = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
   const record: WebhookDeliveryRecord = { status: 'failed', messageId, attempts: 0 };
-  const prepared = prepare(options);
-  if (typeof prepared === 'string') return { ...record, lastError: prepared };
   for (let attempt = 1; attempt <= delays.length + 1; attempt++) {
-    if (attempt > 1) await sleep(backoffDelay(delays[attempt - 2]!, options.jitter ?? 0.2, options.random ?? Math.random), options.signal);
     if (options.signal?.aborted) return { ...record, lastError: 'aborted' };
-    const outcome = await attemptOnce(options, prepared.url, prepared.body, messageId);
+    const outcome = await attemptWebhook({ ...options, messageId });
+    if (outcome.invalid) return { ...record, lastError: outcome.error! }; // nothing was sent: no attempt
     record.attempts = attempt;
     record.lastStatusCode = outcome.statusCode;
     record.lastError = outcome.error;
@@ -93,19 +108,19 @@ export async function deliverWebhook(options: WebhookDeliveryOptions): Promise<W
       // A progress hook must not change the delivery.
     }
     if (!outcome.error) return { ...record, status: 'delivered', deliveredAt: new Date().toISOString() };
-    if (!outcome.retry || options.signal?.aborted) break;
+    if (!outcome.retry || options.signal?.aborted || attempt > delays.length) break;
+    const wait = nextRetryDelay({ made: attempt, delaysMs: delays, retryAfterMs: outcome.retryAfterMs, jitter: options.jitter ?? DEFAULT_JITTER, ...(options.random ? { random: options.random } : {}) });
+    await sleep(wait, options.signal);
+    if (options.signal?.aborted) return { ...record, lastError: 'aborted' };
   }
   return record;
 }
 
-/** The wait before a retry: `base` scaled by a random factor in [1 - jitter, 1 + jitter]. */
-export function backoffDelay(base: number, jitter: number, random: () => number): number {
-  const spread = Math.min(Math.max(jitter, 0), 1);
-  return Math.max(0, Math.round(base * (1 - spread + 2 * spread * random())));
-}
-
-/** The parsed URL and serialized body, or why the delivery cannot start (the caller's input, not the receiver). */
-function prepare(options: WebhookDeliveryOptions): { url: URL; body: string } | string {
+/**
+ * Why a delivery cannot be sent at all (the caller's input, not the receiver), or the
+ * parsed URL and serialized body. Never holds the secret or the URL in its text.
+ */
+function prepare(options: Pick<WebhookAttemptOptions, 'url' | 'payload' | 'secret'>): { url: URL; body: string } | string {
   let url: URL;
   try {
     url = new URL(options.url);
@@ -127,113 +142,6 @@ function prepare(options: WebhookDeliveryOptions): { url: URL; body: string } | 
     return (error as Error).message; // written in webhook-signature.ts, never holds the secret
   }
   return { url, body };
-}
-
-/** One attempt: guard check, then a pinned POST. Resolves, never rejects. */
-async function attemptOnce(options: WebhookDeliveryOptions, url: URL, body: string, messageId: string): Promise<AttemptOutcome> {
-  let address: string;
-  try {
-    address = await options.policy.checkUrl(url, options.narrowHosts ?? []);
-  } catch (error) {
-    // A refused destination stays refused; a name that did not resolve may resolve later.
-    if (error instanceof NetworkRefusal) return { error: short(`refused: ${error.reason}`), retry: error.kind === 'unresolvable' };
-    return { error: 'refused: the network check failed', retry: false };
-  }
-  if (options.signal?.aborted) return { error: 'aborted', retry: false };
-  const headers = signWebhook(options.secret, messageId, Math.floor(Date.now() / 1000), body);
-  return post(url, address, body, headers, options);
-}
-
-/**
- * A `lookup` that answers `address` whatever it is asked: the socket connects to the
- * address the guard checked, never to what DNS says a moment later (rebinding), while
- * the Host header and TLS name (SNI, certificate check) stay the URL's host.
- */
-export function pinnedLookup(address: string): LookupFunction {
-  const family = isIP(address) === 6 ? 6 : 4;
-  return ((_hostname: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
-    // Node 20 asks for every address (`all: true`) when it may race IPv4 and IPv6.
-    if (options?.all) callback(null, [{ address, family }]);
-    else callback(null, address, family);
-  }) as LookupFunction;
-}
-
-function post(url: URL, address: string, body: string, signed: WebhookHeaders, options: WebhookDeliveryOptions): Promise<AttemptOutcome> {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
-  const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
-  return new Promise<AttemptOutcome>((resolve) => {
-    let settled: AttemptOutcome | undefined;
-    let statusCode: number | undefined;
-    const finish = (outcome: AttemptOutcome) => {
-      if (settled) return;
-      settled = outcome;
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
-      request.destroy(); // no keep-alive, no trailing bytes: the attempt owns its socket to the end
-      resolve(outcome);
-    };
-    // Once the status is known, the outcome is decided; reading the body only lets the receiver finish.
-    const decided = () => (statusCode === undefined ? undefined : classifyStatus(statusCode));
-    const client = url.protocol === 'https:' ? https : http;
-    const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-    const request = client.request({
-      method: 'POST',
-      hostname,
-      port: url.port || undefined,
-      path: `${url.pathname}${url.search}`,
-      lookup: pinnedLookup(address),
-      agent: false,
-      // SNI may not carry an IP address; for names, the certificate is checked against the name.
-      ...(url.protocol === 'https:' && isIP(hostname) === 0 ? { servername: hostname } : {}),
-      headers: {
-        ...signed,
-        'content-type': 'application/json',
-        'content-length': Buffer.byteLength(body),
-        'user-agent': 'PageShot-Webhooks/1',
-        connection: 'close',
-      },
-    });
-    const timer = setTimeout(() => finish(decided() ?? { error: `timed out after ${timeoutMs} ms`, retry: true }), timeoutMs);
-    const onAbort = () => finish(decided() ?? { error: 'aborted', retry: false });
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    // Listeners stay on for the socket's whole life: a late error after destroy must find a handler.
-    request.on('error', (error) => finish(decided() ?? { error: networkError(error), retry: true }));
-    request.on('response', (response) => {
-      statusCode = response.statusCode ?? 0;
-      let read = 0;
-      response.on('error', () => finish(decided()!));
-      response.on('data', (chunk: Buffer) => {
-        read += chunk.length;
-        if (read >= maxBytes) finish(decided()!);
-      });
-      response.on('end', () => finish(decided()!));
-      response.on('aborted', () => finish(decided()!));
-    });
-    request.end(body);
-  });
-}
-
-/** 2xx delivers; 429 and 5xx are worth another try; anything else (3xx, other 4xx, odd codes) is final. */
-function classifyStatus(code: number): AttemptOutcome {
-  if (code >= 200 && code <= 299) return { statusCode: code, retry: false };
-  if (code >= 300 && code <= 399) return { statusCode: code, error: `redirect not followed (HTTP ${code})`, retry: false };
-  if (code === 429 || (code >= 500 && code <= 599)) return { statusCode: code, error: `HTTP ${code}`, retry: true };
-  return { statusCode: code, error: `HTTP ${code}`, retry: false };
-}
-
-/** A short, fixed description of a network error: never its message, which may carry the URL. */
-function networkError(error: unknown): string {
-  const code = String((error as { code?: unknown })?.code ?? '');
-  if (code === 'ECONNREFUSED') return 'connection refused';
-  if (code === 'ECONNRESET' || code === 'EPIPE') return 'connection reset';
-  if (code.startsWith('HPE_')) return 'invalid HTTP answer';
-  if (/CERT|SSL|TLS|ERR_TLS/.test(code)) return `TLS error (${short(code.replace(/[^A-Z0-9_]/g, ''))})`;
-  if (/^[A-Z0-9_]{1,40}$/.test(code)) return `network error (${code})`;
-  return 'network error';
-}
-
-function short(text: string): string {
-  return text.length > 200 ? `${text.slice(0, 197)}...` : text;
 }
 
 /** Waits `ms`, or less when `signal` aborts. */
