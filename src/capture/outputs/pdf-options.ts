@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ApiError } from '../../errors.js';
+import { templateLoads } from './pdf-templates.js';
 
 /** A CSS length as Chromium's printToPDF takes it: a number and a unit (px, in, cm, mm). */
 const LENGTH = '^(0|[0-9]{1,5}(\\.[0-9]{1,3})?(px|in|cm|mm))$';
@@ -136,11 +137,20 @@ export function parsePageRanges(text: string): PageRange[] {
 }
 
 /**
- * The checks on `pdf` a schema cannot express (paper, margins, page ranges); throws
+ * The checks on `pdf` a schema cannot express (paper, margins, page ranges, templates
+ * that would load something); throws
  * VALIDATION_ERROR naming the field, e.g. `pdf/pageRanges`. Call before loading the page.
  */
 export function checkPdfOptions(pdf: PdfOptions | undefined): void {
   if (pdf === undefined) return;
   pdfLayout(pdf);
   if (pdf.pageRanges !== undefined) parsePageRanges(pdf.pageRanges);
+  for (const field of ['headerTemplate', 'footerTemplate'] as const) {
+    const template = pdf[field];
+    // Chromium's renderer crashes on a template that loads a stylesheet or font (see pdf-templates.ts).
+    const loads = template === undefined ? undefined : templateLoads(template);
+    if (loads) {
+      throw invalid(field, `"pdf.${field}" may not load anything from outside the template (found ${loads}); embed images and fonts as data: URLs.`);
+    }
+  }
 }
