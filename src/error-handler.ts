@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, errorBody, type ErrorCode } from './errors.js';
 import { InvalidCursorError } from './store/store-errors.js';
+import { browserCrashed, isBrowserGone } from './capture/browser-gone.js';
 
 interface ValidationIssue {
   keyword: string;
@@ -76,6 +77,8 @@ export function toApiError(error: unknown): ApiError {
   if (fastifyError.statusCode !== undefined && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
     return new ApiError('VALIDATION_ERROR', 'The request is not valid.');
   }
+  // The capture engine maps these itself; one that slips past it is still a dead browser, not a 500.
+  if (isBrowserGone(error)) return browserCrashed();
   return new ApiError('INTERNAL_ERROR', 'Something went wrong on our side.');
 }
 

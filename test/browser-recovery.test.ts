@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startFixtureSite, type FixtureSite } from './helpers/fixture-site.js';
-import { startPageShot, type TestServer } from './helpers/harness.js';
+import { startPageShot, type Reply, type TestServer } from './helpers/harness.js';
 import { chromiumChildren, descendants, stillPresent, waitFor } from './helpers/processes.js';
 
 /** Kills the one Chromium this process runs with SIGKILL; returns the pids of its whole tree. */
@@ -55,6 +55,78 @@ describe('browser crashes and recycling', () => {
     assert.equal(browser.state, 'running');
     assert.ok(browser.crashes >= 1);
     assert.ok(browser.restarts >= 1);
+  });
+});
+
+/** The answers a capture may get while its browser is killed: a picture, or a 503 that says to retry. */
+const RETRYABLE_BUSY = new Set(['BROWSER_CRASHED', 'SERVER_BUSY', 'QUEUE_FULL', 'QUEUE_TIMEOUT']);
+
+/** The live browser process this test process runs (not a killed one not yet reaped). */
+function liveBrowser(): number | undefined {
+  return chromiumChildren(process.pid).find((info) => !info.state.startsWith('Z'))?.pid;
+}
+
+describe('a browser killed under load', () => {
+  let site: FixtureSite;
+  let pageshot: TestServer;
+
+  before(async () => {
+    site = await startFixtureSite();
+    pageshot = await startPageShot({ PAGESHOT_MAX_CONCURRENCY: '4', PAGESHOT_MAX_QUEUE: '50' }, { cpuUsage: () => 0 });
+  });
+  after(async () => {
+    await pageshot.stop();
+    await site.close();
+  });
+
+  /** Captures in every phase a browser can die in: a new context, navigation, a big screenshot, a PDF. */
+  function mixedCaptures(round: number): Array<Promise<Reply>> {
+    const timeout = 25_000;
+    const bodies = [
+      { url: `${site.url}/slow?ms=1500&round=${round}&i=0`, timeout },
+      { url: `${site.url}/slow?ms=800&round=${round}&i=1`, timeout },
+      { url: `${site.url}/?round=${round}&i=2`, fresh: true, timeout },
+      { url: `${site.url}/?round=${round}&i=3`, fresh: true, timeout },
+      { url: `${site.url}/tall?h=8000&round=${round}&i=4`, fullPage: true, timeout },
+      { url: `${site.url}/tall?h=8000&round=${round}&i=5`, fullPage: true, format: 'jpeg', timeout },
+      { url: `${site.url}/tall?h=8000&round=${round}&i=6`, format: 'pdf', timeout },
+      { url: `${site.url}/tall?h=4000&round=${round}&i=7`, format: 'pdf', timeout },
+    ];
+    return bodies.map((body) => pageshot.shoot(body));
+  }
+
+  // The moment of the kill varies from round to round: before any page is reached, while
+  // contexts open and pages load, during screenshots and PDFs, and while queued ones start.
+  const killAfterMs = [0, 100, 300, 600, 1_000, 1_500];
+  for (const [round, delay] of killAfterMs.entries()) {
+    it(`answers every capture 200 or 503 when Chromium is SIGKILLed ${delay} ms into a burst (round ${round + 1}), never 500`, async () => {
+      await waitFor(() => pageshot.app.browsers.state === 'running' && liveBrowser() !== undefined, 20_000, 'a running browser');
+      const crashesBefore = pageshot.app.browsers.crashes;
+      const seenBefore = site.seen.length;
+      const replies = mixedCaptures(round);
+      // Counted from the first request of this round reaching the site (or at once, for 0 ms).
+      if (delay > 0) await waitFor(() => site.seen.length > seenBefore, 20_000, 'the first page to be requested');
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      const browser = liveBrowser();
+      assert.ok(browser, 'a browser to kill');
+      process.kill(browser, 'SIGKILL');
+
+      const answers = await Promise.all(replies);
+      const outcomes = answers.map((reply) => `${reply.status} ${reply.json?.code ?? reply.headers['content-type']}`);
+      for (const reply of answers) {
+        if (reply.status === 200) continue;
+        assert.equal(reply.status, 503, `every answer is 200 or 503: ${outcomes.join(', ')}`);
+        assert.ok(RETRYABLE_BUSY.has(String(reply.json?.code)), `a 503 that says to retry: ${outcomes.join(', ')}`);
+        assert.match(String(reply.headers['retry-after']), /^\d+$/);
+      }
+      await waitFor(() => pageshot.app.browsers.crashes > crashesBefore, 10_000, 'the crash to be counted');
+    });
+  }
+
+  it('captures normally after the rounds of kills', async () => {
+    await waitFor(() => pageshot.app.browsers.state === 'running', 20_000, 'a running browser');
+    const reply = await pageshot.shoot({ url: `${site.url}/?after=1` });
+    assert.equal(reply.status, 200, reply.body.toString());
   });
 });
 

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import { ApiError } from '../errors.js';
 import { GuardProxy } from '../netguard/guard-proxy.js';
 import { denyAllPolicy } from '../netguard/network-policy.js';
 import { findChromium } from './chromium-path.js';
@@ -209,7 +210,8 @@ export class BrowserManager extends EventEmitter {
   }
 
   private ensureLaunched(): Promise<Generation> {
-    if (this.closing) return Promise.reject(new Error('browser manager is closed'));
+    // Closed by a graceful stop: a capture still asking for a browser is one the drain cut off.
+    if (this.closing) return Promise.reject(new ApiError('SHUTTING_DOWN', 'The server is shutting down.', { retryAfter: 1, extras: { status: 'busy' } }));
     if (this.current) return Promise.resolve(this.current);
     this.launching ??= this.launchWithRetry().finally(() => {
       this.launching = undefined;
@@ -224,8 +226,10 @@ export class BrowserManager extends EventEmitter {
       } catch (error) {
         // The first launch is fatal (bad path, missing libraries); later ones are retried
         // so a transient failure after a crash does not take the service down.
-        if (this.generations === 0 || this.closing || attempt >= 5) throw error;
-        this.options.logger.error({ attempt, err: error }, 'relaunching the browser failed; retrying');
+        if (this.generations === 0 || this.closing) throw error;
+        // After a crash, a browser that cannot be started again is a 503 to the captures waiting for it, not a 500.
+        this.options.logger.error({ attempt, err: error }, attempt >= 5 ? 'relaunching the browser failed; giving up until the next capture' : 'relaunching the browser failed; retrying');
+        if (attempt >= 5) throw new ApiError('BROWSER_CRASHED', 'The browser could not be restarted; try again shortly.', { retryAfter: 5 });
         await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
       }
     }
@@ -235,9 +239,15 @@ export class BrowserManager extends EventEmitter {
     // Traffic outside every context (there should be none) meets a proxy that refuses all.
     this.denyAll ??= await GuardProxy.start(denyAllPolicy());
     const browser = await this.launchPlanned(this.denyAll.url);
-    const session = await browser.newBrowserCDPSession();
-    const info = (await session.send('Browser.getVersion')) as { userAgent: string; product: string };
-    await session.detach();
+    let info: { userAgent: string; product: string };
+    try {
+      const session = await browser.newBrowserCDPSession();
+      info = (await session.send('Browser.getVersion')) as typeof info;
+      await session.detach();
+    } catch (error) {
+      await browser.close().catch(() => undefined);
+      throw error;
+    }
     const handle: BrowserHandle = {
       browser,
       generation: ++this.generations,
@@ -246,6 +256,8 @@ export class BrowserManager extends EventEmitter {
     };
     const generation: Generation = { handle, active: 0, captures: 0, retired: false };
     browser.on('disconnected', () => this.onDisconnected(generation));
+    // Killed while it started, before the listener was on: it would never be replaced (the event is past).
+    if (!browser.isConnected()) throw new Error('the browser exited as it started');
     this.current = generation;
     this.options.logger.info({ generation: handle.generation, version: handle.version }, 'browser started');
     return generation;

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { CaptureLimits } from '../config.js';
 import { ApiError, type ErrorCode } from '../errors.js';
 import { noContentBlocking, type ContentBlocking } from './blocking/content-blocking.js';
+import { browserCrashed, isBrowserGone, whenDisconnected } from './browser-gone.js';
 import type { CaptureOptions } from './options.js';
 import { outputFor } from './outputs/output.js';
 import type { PooledContext } from './pooled-context.js';
@@ -27,6 +28,9 @@ const REUSABLE_AFTER: ReadonlySet<ErrorCode> = new Set([
   'PDF_TOO_LARGE',
   'FILTER_LISTS_UNAVAILABLE',
 ]);
+
+/** Answers a dying browser can cause on its own; with the browser gone, each is BROWSER_CRASHED instead. */
+const DIED_WITH_BROWSER: ReadonlySet<ErrorCode> = new Set(['NAVIGATION_FAILED', 'PAGE_CRASHED', 'CAPTURE_FAILED']);
 
 /** How long a failed capture waits to learn whether its renderer crashed. */
 const CRASH_PROBE_MS = 1_000;
@@ -90,7 +94,7 @@ export class CaptureEngine {
       if (signal?.aborted) onAbort();
       else signal?.addEventListener('abort', onAbort, { once: true });
     });
-    const lease: { pooled?: PooledContext; settled?: boolean } = {};
+    const lease: { pooled?: PooledContext; settled?: boolean; gone?: { dispose(): void } } = {};
     let reusable = false;
     try {
       const work = this.pool.acquire(caller, options.fresh, allowedHosts).then((acquired) => {
@@ -101,8 +105,10 @@ export class CaptureEngine {
           throw new Error('capture abandoned after its deadline');
         }
         lease.pooled = acquired;
-        // A crashed renderer answers nothing more: end at once, not at the deadline.
-        return Promise.race([renderAndCapture(acquired, options, this.limits, deadline, this.blocking), acquired.interruption()]);
+        // A crashed renderer answers nothing more, and a dead browser neither: end at once, not at the deadline.
+        const gone = whenDisconnected(acquired.browser.browser);
+        lease.gone = gone;
+        return Promise.race([renderAndCapture(acquired, options, this.limits, deadline, this.blocking), acquired.interruption(), gone.promise]);
       });
       work.catch(() => undefined); // it may settle after the deadline already answered
       const rendered = await Promise.race([work, cutShort]);
@@ -119,6 +125,7 @@ export class CaptureEngine {
       clearTimeout(timer);
       if (onAbort) signal?.removeEventListener('abort', onAbort);
       lease.settled = true;
+      lease.gone?.dispose();
       if (lease.pooled) this.pool.release(lease.pooled, reusable);
     }
   }
@@ -131,19 +138,25 @@ export class CaptureEngine {
     this.blocking.assertAvailable(options);
   }
 
+  /**
+   * What a failed capture answers. A browser that died is never the caller's fault nor an
+   * unforeseen failure: whatever step it interrupted (opening a context, navigating, a
+   * screenshot, a PDF) and however Playwright words it, the answer is 503 BROWSER_CRASHED.
+   */
   private toApiError(error: unknown, pooled: PooledContext | undefined, crashed: boolean): ApiError {
-    if (error instanceof ApiError) return error;
+    const browserDead = pooled !== undefined && !pooled.browser.browser.isConnected();
+    if (error instanceof ApiError) {
+      // A navigation cut short, or a renderer taken down with its browser, is the browser's failure.
+      return browserDead && DIED_WITH_BROWSER.has(error.code) ? browserCrashed() : error;
+    }
     const message = error instanceof Error ? error.message : String(error);
     if (pooled?.mainDocumentBlock?.refused) {
       return new ApiError('TARGET_FORBIDDEN', `The page navigated to a target that is not allowed: ${pooled.mainDocumentBlock.refused}.`);
     }
+    // Before the page's own crash: when the browser dies, every renderer dies with it.
+    if (browserDead || isBrowserGone(error)) return browserCrashed();
     if (crashed) {
       return new ApiError('PAGE_CRASHED', 'The page crashed the browser tab rendering it (most often: it ran out of memory).');
-    }
-    if (pooled && !pooled.browser.browser.isConnected()) {
-      return new ApiError('BROWSER_CRASHED', 'The browser stopped during this capture; it is being restarted.', {
-        retryAfter: 1,
-      });
     }
     if (error instanceof Error && error.name === 'TimeoutError') {
       return new ApiError('RENDER_TIMEOUT', 'The page did not finish rendering in time.');

@@ -5,6 +5,7 @@ import type { NetworkPolicy } from '../netguard/network-policy.js';
 import { ApiError } from '../errors.js';
 import { contained, parseUrl } from '../safe.js';
 import type { BrowserHandle } from './browser.js';
+import { whenDisconnected } from './browser-gone.js';
 
 /**
  * Schemes the main frame may navigate to. http(s) go through the guard; about:, data: and
@@ -235,8 +236,11 @@ export class PooledContext {
   static async open(caller: string, browser: BrowserHandle, policy: NetworkPolicy): Promise<PooledContext> {
     const proxy = await GuardProxy.start(policy);
     let context: BrowserContext | undefined;
+    // A browser that dies while the context opens fails it at once (BROWSER_CRASHED), whichever step it was in.
+    const gone = whenDisconnected(browser.browser);
+    const orGone = <T>(step: Promise<T>): Promise<T> => Promise.race([step, gone.promise]);
     try {
-      context = await browser.browser.newContext({
+      context = await orGone(browser.browser.newContext({
         // PageShot sets the viewport, scale and colour scheme itself per capture over CDP,
         // so that one context can serve captures of different sizes.
         viewport: null,
@@ -246,18 +250,20 @@ export class PooledContext {
         // Every connection goes through the guard, loopback included: without
         // `<-loopback>` Chromium sends loopback and link-local traffic around any proxy.
         proxy: { server: proxy.url, bypass: '<-loopback>' },
-      });
-      const page = await context.newPage();
-      const cdp = await context.newCDPSession(page);
+      }));
+      const page = await orGone(context.newPage());
+      const cdp = await orGone(context.newCDPSession(page));
       const pooled = new PooledContext(caller, browser, context, page, cdp, proxy);
       // Page events on this session tell the main frame's navigation requests.
-      const [, tree] = await Promise.all([cdp.send('Page.enable'), cdp.send('Page.getFrameTree')]);
+      const [, tree] = await orGone(Promise.all([cdp.send('Page.enable'), cdp.send('Page.getFrameTree')]));
       pooled.mainFrameId = tree.frameTree.frame.id;
       return pooled;
     } catch (error) {
       await context?.close().catch(() => undefined);
       await proxy.close();
       throw error;
+    } finally {
+      gone.dispose();
     }
   }
 
