@@ -15,6 +15,7 @@ import { ApiError, errorBody } from './errors.js';
 import { registerAuth } from './auth/auth-hook.js';
 import type { Authenticator } from './auth/authenticator.js';
 import type { KeyService } from './auth/key-service.js';
+import type { KeyStanding } from './auth/key-standing.js';
 import type { CaptureSlots } from './limits/capture-slots.js';
 import { registerLimits } from './limits/limits-hook.js';
 import type { LimitBackend } from './limits/policy.js';
@@ -43,6 +44,8 @@ import { rootRoutes } from './routes/root.js';
 import swagger from '@fastify/swagger';
 import { OPENAPI_PATH, openApiOptions, sendDocument } from './http/openapi.js';
 import { registerApiDocs } from './http/api-docs.js';
+import { registerJsonBodyParser } from './http/json-body.js';
+import { trackRequests } from './http/drain.js';
 import type { Database } from './store/schema.js';
 
 /** Everything the HTTP layer is given; it holds no business logic of its own. */
@@ -52,6 +55,8 @@ export interface ServerDeps extends ScreenshotRouteDeps, StatusRouteDeps {
   metrics: Metrics;
   networkPolicy: NetworkPolicy;
   webhookSecrets: WebhookSecretStore;
+  /** How a job's key stands now, and whose jobs a key may read. */
+  keyStanding: KeyStanding;
   /** The keys' secrets for signed embed links (also given to the authenticator, which verifies them). */
   signingSecrets: SigningSecretStore;
   authenticator: Authenticator;
@@ -122,13 +127,17 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
   // First of all hooks, so that every request is counted, refused ones included.
   registerHttpMetrics(app, deps.metrics);
+  // What a graceful stop waits for before it stops listening (see http/drain.ts).
+  const accepted = trackRequests(app);
   // Callback style, not async: this runs on every request and a promise per hook shows.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     if (deps.isShuttingDown()) {
+      // The listener stays open while running captures finish: newcomers are told, not refused a connection.
       done(new ApiError('SHUTTING_DOWN', 'The server is shutting down.', { retryAfter: 1, extras: { status: 'busy' } }));
       return;
     }
+    accepted.track(reply);
     done();
   });
   // While draining, every answer closes its connection: an idle keep-alive socket would
@@ -139,6 +148,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   });
   // The API speaks JSON only; a text/plain body would otherwise reach the schema as a string.
   app.removeContentTypeParser('text/plain');
+  // JSON nested past MAX_JSON_DEPTH is refused as text, before anything recursive sees it.
+  registerJsonBodyParser(app);
   // Response schemas describe answers (OpenAPI, and the contract test holds answers to
   // them); they do not reshape them: every answer is serialised as the handler built it.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));

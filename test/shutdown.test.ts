@@ -14,7 +14,7 @@ import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { startFixtureSite, type FixtureSite } from './helpers/fixture-site.js';
-import { readReply, tempDataDir, TEST_ENV, type Reply } from './helpers/harness.js';
+import { httpRequest, readReply, startPageShot, tempDataDir, TEST_ENV, type Reply } from './helpers/harness.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -134,6 +134,52 @@ describe('pageshot serve stops promptly and leaves nothing behind', () => {
     agent.destroy();
   });
 
+  it('keeps answering new connections 503 SHUTTING_DOWN during the drain, finishes the running capture and exits 0', async () => {
+    const log: Array<Record<string, unknown>> = [];
+    const server = serve({ PAGESHOT_DATA_DIR: dataDir, PAGESHOT_SHUTDOWN_TIMEOUT_MS: '20000' }, log);
+    const url = await listening(server.child);
+    const hitsBefore = site.hits('/slow');
+    const capture = httpRequest(url, '/screenshot', { body: { url: `${site.url}/slow?ms=2500` } });
+    while (site.hits('/slow') === hitsBefore) await new Promise((resolve) => setTimeout(resolve, 20));
+    const signalled = Date.now();
+    server.child.kill('SIGTERM');
+    while (!log.some((line) => line.msg === 'shutting down')) await new Promise((resolve) => setTimeout(resolve, 20));
+
+    // New connections (agent: false) while the capture runs: told, not refused.
+    for (const path of ['/status', '/readyz', '/screenshot?url=http%3A%2F%2F127.0.0.1%2F']) {
+      const late = await httpRequest(url, path);
+      assert.equal(late.status, 503, `${path}: ${late.body.toString()}`);
+      assert.equal(late.json?.code, 'SHUTTING_DOWN', path);
+      assert.equal(late.headers.connection, 'close', path);
+      assert.match(String(late.headers['retry-after']), /^\d+$/, path);
+    }
+    const reply = await capture;
+    const answeredAt = Date.now();
+    assert.equal(reply.status, 200, 'the running capture completed');
+    const { code, at } = await server.exited;
+    assert.equal(code, 0);
+    assert.ok(at - signalled < 20_000, `exited ${at - signalled} ms after SIGTERM, within the drain time`);
+    assert.ok(at - answeredAt < 2_000, `exited ${at - answeredAt} ms after the capture was answered`);
+  });
+
+  it('stops listening and exits 0 when the drain time is up, although a capture still runs', async () => {
+    const server = serve({ PAGESHOT_DATA_DIR: dataDir, PAGESHOT_SHUTDOWN_TIMEOUT_MS: '1500' });
+    const url = await listening(server.child);
+    const hitsBefore = site.hits('/slow');
+    // A page that never answers: only the drain time ends this capture.
+    const capture = httpRequest(url, '/screenshot', { body: { url: `${site.url}/slow`, timeout: 60_000 } }).catch((error: Error) => error);
+    while (site.hits('/slow') === hitsBefore) await new Promise((resolve) => setTimeout(resolve, 20));
+    const signalled = Date.now();
+    server.child.kill('SIGTERM');
+    const { code, at } = await server.exited;
+    assert.equal(code, 0);
+    // 1.5 s of drain, then the browser and the stores close: well under the 60 s the capture asked for.
+    assert.ok(at - signalled < 1_500 + 5_000, `exited ${at - signalled} ms after SIGTERM`);
+    assert.ok(at - signalled >= 1_400, `the drain waited for the capture: ${at - signalled} ms`);
+    const cut = await capture;
+    assert.ok(cut instanceof Error || cut.status !== 200, 'the capture was cut, not answered with a picture');
+  });
+
   it('exits non-zero and leaves no Chromium behind when its port is taken', async () => {
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
@@ -167,6 +213,34 @@ describe('pageshot serve stops promptly and leaves nothing behind', () => {
       assert.deepEqual(processesWith(chromium.marker), [], 'no Chromium outlives the failed start');
     } finally {
       chromium.remove();
+    }
+  });
+});
+
+describe('app.stop() drains in process', () => {
+  it('answers 503 SHUTTING_DOWN to a new connection while a capture runs, completes the capture, then stops listening', async () => {
+    const site = await startFixtureSite();
+    const pageshot = await startPageShot({ PAGESHOT_SHUTDOWN_TIMEOUT_MS: '20000' }, { cpuUsage: () => 0 });
+    try {
+      const hitsBefore = site.hits('/slow');
+      const capture = pageshot.shoot({ url: `${site.url}/slow?ms=1500` });
+      while (site.hits('/slow') === hitsBefore) await new Promise((resolve) => setTimeout(resolve, 20));
+      const stopping = pageshot.app.stop();
+      let stopped = false;
+      void stopping.then(() => (stopped = true));
+      const late = await pageshot.request('/readyz');
+      assert.equal(late.status, 503);
+      assert.equal(late.json?.code, 'SHUTTING_DOWN');
+      assert.equal(late.json?.status, 'busy');
+      assert.equal(late.headers.connection, 'close');
+      assert.equal(stopped, false, 'still draining while the capture runs');
+      const reply = await capture;
+      assert.equal(reply.status, 200, reply.body.toString());
+      await stopping;
+      await assert.rejects(pageshot.request('/status'), 'no longer listening once drained');
+    } finally {
+      await pageshot.stop();
+      await site.close();
     }
   });
 });
