@@ -286,6 +286,71 @@ describe('result cache with API keys', () => {
   });
 });
 
+describe('result cache and where a cached capture was redirected to', () => {
+  let site: FixtureSite;
+  let server: TestServer;
+
+  before(async () => {
+    // `/to-b` on a.test redirects to b.test, whose page is green: the fixture site on
+    // loopback answers both names, which resolve to it (loopback is allowed in tests).
+    site = await startFixtureSite({
+      '/to-b': (req, res) => {
+        const port = String(req.headers.host).split(':')[1];
+        res.writeHead(302, { location: `http://b.test:${port}/b-page` });
+        res.end();
+      },
+      '/b-page': (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end('<!doctype html><html><body style="margin:0;background:#00ff00"></body></html>');
+      },
+    });
+    const names = new Set(['a.test', 'b.test']);
+    server = await startPageShot(
+      { ...AUTH_ENV, PAGESHOT_CACHE_TTL: '60' },
+      { resolve: async (host) => (names.has(host) ? ['127.0.0.1'] : Promise.reject(new Error('no such host here'))) },
+    );
+  });
+  after(async () => {
+    await server.stop();
+    await site.close();
+  });
+
+  it('does not serve a cached picture of a host the key may no longer capture, reached through a redirect', async () => {
+    const { key, id } = await createKey(server, { name: 'redirects', scopes: ['screenshot'], allowedHosts: ['a.test', 'b.test'] });
+    const url = `http://a.test:${site.port}/to-b?n=${++counter}`;
+    const first = await server.shoot({ url }, { headers: bearer(key) });
+    assert.equal(first.status, 200, first.body.toString());
+    assert.equal(first.headers['x-cache'], 'MISS');
+    assert.equal(first.headers['x-pageshot-final-url'], `http://b.test:${site.port}/b-page`);
+    assert.equal((await server.shoot({ url }, { headers: bearer(key) })).headers['x-cache'], 'HIT', 'cached while b.test is allowed');
+
+    const narrowed = await server.request(`/v1/keys/${id}`, { method: 'PATCH', body: { allowedHosts: ['a.test'] }, headers: bearer(ROOT_KEY) });
+    assert.equal(narrowed.status, 200);
+    const after = await server.shoot({ url }, { headers: bearer(key) });
+    assert.notEqual(after.headers['x-cache'], 'HIT', 'the cached picture of b.test is not served');
+    assert.ok(!after.body.equals(first.body), 'not the bytes of the picture of b.test');
+    // Treated as a miss: rendered again under the key's current hosts, where the redirect is refused.
+    assert.equal(after.status, 403, after.body.toString());
+    assert.equal(after.json?.code, 'TARGET_FORBIDDEN');
+    assert.equal(countRenders(site, url), 2, 'the target was asked again');
+
+    // The entry itself is kept: widened again, the key is served it.
+    await server.request(`/v1/keys/${id}`, { method: 'PATCH', body: { allowedHosts: ['a.test', 'b.test'] }, headers: bearer(ROOT_KEY) });
+    const widened = await server.shoot({ url }, { headers: bearer(key) });
+    assert.equal(widened.headers['x-cache'], 'HIT');
+    assert.ok(widened.body.equals(first.body));
+  });
+
+  it('still serves a hit whose redirect stayed on an allowed host', async () => {
+    const { key } = await createKey(server, { name: 'same-host', scopes: ['screenshot'], allowedHosts: ['a.test'] });
+    const url = `http://a.test:${site.port}/?n=${++counter}`;
+    assert.equal((await server.shoot({ url }, { headers: bearer(key) })).headers['x-cache'], 'MISS');
+    const hit = await server.shoot({ url }, { headers: bearer(key) });
+    assert.equal(hit.status, 200);
+    assert.equal(hit.headers['x-cache'], 'HIT');
+  });
+});
+
 /** Requests the fixture received for `url`'s path and query (each render loads the document once). */
 function countRenders(site: FixtureSite, url: string): number {
   const wanted = new URL(url);

@@ -189,6 +189,15 @@ describe('ResultCache', () => {
     assert.equal(lines.filter((line) => line.includes('cannot be reached')).length, 1);
   });
 
+  it('keeps one key\'s results apart per host list: a picture made before the key was narrowed is not planned for after', () => {
+    const cache = new ResultCache(failing, { ...cacheConfig, defaultTtlSeconds: 60 }, pino({ level: 'silent' }));
+    const url = options({ url: 'http://a.test/' });
+    const wide = cache.plan({ caller: 'key:a', allowedHosts: ['a.test', 'b.test'] }, url)!;
+    const narrow = cache.plan({ caller: 'key:a', allowedHosts: ['a.test'] }, url)!;
+    assert.notEqual(wide.key, narrow.key);
+    assert.equal(cache.plan({ caller: 'key:a', allowedHosts: ['a.test'] }, url)!.key, narrow.key, 'the same host list finds the same entry');
+  });
+
   it('plans no cache for a TTL of 0 and lowers a TTL to the maximum', () => {
     const cache = new ResultCache(failing, { ...cacheConfig, defaultTtlSeconds: 0, maxTtlSeconds: 10 }, pino({ level: 'silent' }));
     const caller = { caller: 'key:a', allowedHosts: [] };

@@ -64,13 +64,14 @@ export class ResultCache<T = unknown> {
   /**
    * How a request uses the cache: its `cacheTtl` (else the server's default), lowered
    * to the maximum; undefined when that is 0. Results are kept per caller (one API key)
-   * unless the operator shares them, and then still apart per host list, since a key
-   * held to some hosts renders pages whose other resources were refused.
+   * unless the operator shares them, and always apart per host list: a key held to some
+   * hosts renders pages whose other resources were refused, so a picture made before the
+   * key was narrowed (with images from a host it may no longer load) is not shown after.
    */
   plan(caller: { caller: string; allowedHosts: readonly string[] }, options: CaptureOptions): CachePlan | undefined {
     const ttlSeconds = Math.min(options.cacheTtl ?? this.config.defaultTtlSeconds, this.config.maxTtlSeconds);
     if (ttlSeconds <= 0) return undefined;
-    const scope = this.config.shared ? `*\n${caller.allowedHosts.join(',')}` : caller.caller;
+    const scope = `${this.config.shared ? '*' : caller.caller}\n${caller.allowedHosts.join(',')}`;
     return { key: cacheKey(scope, options), ttlSeconds, read: !options.fresh };
   }
 

@@ -2,11 +2,15 @@ import type { Admission } from '../admission/admission.js';
 import type { CachePlan, ResultCache } from '../cache/result-cache.js';
 import type { CachedResult } from '../cache/result-store.js';
 import { ApiError } from '../errors.js';
+import { parseUrl } from '../safe.js';
 import type { Metrics } from '../metrics.js';
 import type { NetworkPolicy } from '../netguard/network-policy.js';
 import { assertTargetAllowed, assertTargetRulesAllowed } from '../netguard/target-policy.js';
 import type { CaptureEngine, CaptureResult } from './engine.js';
 import type { CaptureOptions, CaptureRequest } from './options.js';
+
+/** The stored answer header that names where the page ended up (see routes/capture-headers.ts). */
+const FINAL_URL_HEADER = 'x-pageshot-final-url';
 
 /** How one render ended, shared by every request that waited for it; never a rejection. */
 export type RenderOutcome =
@@ -105,10 +109,32 @@ export class CaptureService {
     const plan = resultCache.plan(caller, options);
     const lookupStarted = performance.now();
     const entry = plan && (await resultCache.lookup(plan));
-    if (entry) return { kind: 'hit', entry, plan, lookupMs: performance.now() - lookupStarted };
+    if (entry && this.mayServe(entry, options, caller)) return { kind: 'hit', entry, plan, lookupMs: performance.now() - lookupStarted };
     renderer.assertAvailable(options);
     if (options.target.kind === 'url') await assertTargetAllowed(networkPolicy, options.target.url, caller.allowedHosts);
     return { kind: 'render', plan, ...this.startRender({ caller, request, options, plan }, signal) };
+  }
+
+  /**
+   * Whether a stored result may answer this caller now. The request's URL was checked
+   * above, but the picture shows where the page ended up: an earlier render may have been
+   * redirected (or sent by a script) to a host this key may no longer capture, or one the
+   * server has denied since. The entry's final URL is held to the same rules, without DNS;
+   * an entry that cannot say where it ended (its address was too long for the header) is
+   * not trusted. A refused entry is a miss, not a refusal: the page may no longer redirect,
+   * and a render under the current rules gives the true answer (TARGET_FORBIDDEN from the
+   * guard if it still goes there). The entry stays stored for callers who may see it.
+   */
+  private mayServe(entry: CachedResult, options: CaptureOptions, caller: CaptureCaller): boolean {
+    if (options.target.kind !== 'url') return true;
+    const finalUrl = parseUrl(entry.headers[FINAL_URL_HEADER] ?? '');
+    if (!finalUrl) return false;
+    try {
+      this.deps.networkPolicy.checkUrlRules(finalUrl, caller.allowedHosts);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /**
