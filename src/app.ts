@@ -13,6 +13,7 @@ import { Authenticator } from './auth/authenticator.js';
 import { isWildcardHost, issueFirstAdminKey } from './auth/bootstrap.js';
 import { createKeyChanges } from './auth/key-changes.js';
 import { KeyService } from './auth/key-service.js';
+import { KeyStanding } from './auth/key-standing.js';
 import { createCaptureSlots } from './limits/capture-slots.js';
 import { FailoverLimitBackend } from './limits/failover-backend.js';
 import { MemoryLimitBackend } from './limits/memory-backend.js';
@@ -22,6 +23,7 @@ import { createLogger, logDestination } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { policyFromConfig, type NetworkPolicy, type Resolver } from './netguard/network-policy.js';
 import { buildServer, type ServerDeps } from './server.js';
+import { drainHttp } from './http/drain.js';
 import { AuditStore } from './store/audit-store.js';
 import { DATABASE_FILE, openDatabase } from './store/database.js';
 import { KeyStore } from './store/key-store.js';
@@ -141,7 +143,8 @@ async function startCapture(config: Config, logger: Logger, policy: NetworkPolic
  * close both, the capture worker first (it may still queue webhooks).
  */
 function startJobWorkers(deps: Omit<CaptureWorkerDeps, 'webhooks'>, secrets: WebhookSecretStore, policy: NetworkPolicy): Closer[] {
-  const webhooks = new WebhookDispatcher({ captureQueue: deps.queue, secrets, policy, logger: deps.logger });
+  // The key that owns a job is checked before each of its webhook's attempts too (revoked, disabled, expired, scope).
+  const webhooks = new WebhookDispatcher({ captureQueue: deps.queue, secrets, policy, standing: deps.standing, logger: deps.logger });
   const worker = new CaptureWorker({ ...deps, webhooks });
   webhooks.start();
   worker.start();
@@ -238,8 +241,9 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       : new QueuedRenderer(queue!, { maxQueue: config.maxQueue, queueTimeoutMs: config.queueTimeoutMs });
     const captureService = new CaptureService({ networkPolicy, resultCache, renderer });
     const webhookSecrets = new WebhookSecretStore(database.db);
+    const keyStanding = new KeyStanding(new KeyStore(database.db));
     if (queue && capture) {
-      const deps = { queue, service: captureService, config, usage: usageRecorder, limitBackend, describeResult: describingHeaders, logger };
+      const deps = { queue, service: captureService, config, usage: usageRecorder, limitBackend, describeResult: describingHeaders, logger, standing: keyStanding };
       started.push(...startJobWorkers(deps, webhookSecrets, networkPolicy));
     }
     let shuttingDown = false;
@@ -251,6 +255,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       captureService,
       queue,
       webhookSecrets,
+      keyStanding,
       signingSecrets,
       db: database.db,
       cpuUsage,
@@ -314,10 +319,11 @@ interface StoppableParts {
 
 /**
  * Graceful stop, once: refuse new work, let running captures finish (bounded by
- * PAGESHOT_SHUTDOWN_TIMEOUT_MS), then close the pool, Chromium and the stores.
- * server.close() resolves as soon as the last request is answered: idle keep-alive
- * sockets are closed when it starts (Node ≥ 19 closes idle connections on close()),
- * and every answer sent while draining says `connection: close` (see server.ts).
+ * PAGESHOT_SHUTDOWN_TIMEOUT_MS), then close the pool, Chromium and the stores. The
+ * listener stays open while running requests finish, so a client connecting meanwhile is
+ * answered 503 SHUTTING_DOWN (with `Connection: close` and `Retry-After`), `/readyz`
+ * included, rather than refused a connection; it closes as soon as the last request taken
+ * before the stop is answered, or when the time is up (see http/drain.ts).
  */
 function stopper(parts: StoppableParts, beginShutdown: () => void): () => Promise<void> {
   let stopping: Promise<void> | undefined;
@@ -325,16 +331,7 @@ function stopper(parts: StoppableParts, beginShutdown: () => void): () => Promis
     const { server, admission, logger, config } = parts;
     beginShutdown();
     admission.close();
-    const drain = async () => {
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs)));
-      const outcome = await Promise.race([server.close().then(() => 'drained' as const), deadline]);
-      clearTimeout(timer);
-      if (outcome === 'timeout') {
-        logger.warn('shutdown timeout reached with captures still running; closing anyway');
-        server.server.closeAllConnections();
-      }
-    };
+    const drain = () => drainHttp(server, config.shutdownTimeoutMs, logger);
     const durationsMs = await runSteps([{ name: 'http', close: drain }, ...parts.closers], logger);
     logger.info({ durationsMs }, 'stopped');
   }

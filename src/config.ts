@@ -109,6 +109,12 @@ export interface JobsConfig {
   lockMs: number;
   /** Async jobs that may wait at once, cluster-wide; one more is refused with QUEUE_FULL. */
   maxQueued: number;
+  /** Bytes one async job's result may take; a larger one fails the job with RESULT_TOO_LARGE. */
+  maxResultBytes: number;
+  /** Bytes of results one key may keep stored at once (0: no cap); once reached, RESULT_STORAGE_FULL. */
+  maxStoredBytesPerKey: number;
+  /** Result downloads one key may have running at once on one node; one more is TOO_MANY_DOWNLOADS. */
+  maxDownloadsPerKey: number;
 }
 
 /**
@@ -366,11 +372,31 @@ function readRole(env: Env, redisUrl: string | undefined): Role {
   return role;
 }
 
+/**
+ * 16 MiB: Redis copies a result in one command that every node's limits wait behind, and
+ * keeps it in memory for a day; an ordinary full page (1280 × 16 384 PNG) is a few MB,
+ * while a page of noise that size is ~60 MB.
+ */
+const DEFAULT_JOB_MAX_RESULT_BYTES = 16 * 1024 * 1024;
+/**
+ * 256 MiB (a key may pass it by one result): ~850 results of 300 KB (a 1280 × 800 PNG)
+ * kept for a day, or 16 of the largest; a client that deletes what it has fetched never
+ * meets it.
+ */
+const DEFAULT_JOB_MAX_STORED_BYTES_PER_KEY = 256 * 1024 * 1024;
+/** Redis's largest string. */
+const MAX_REDIS_STRING_BYTES = 512 * 1024 * 1024;
+
 function readJobs(env: Env): JobsConfig {
+  const maxResultBytes = readInt(env, 'PAGESHOT_JOB_MAX_RESULT_BYTES', DEFAULT_JOB_MAX_RESULT_BYTES, 1_024, MAX_REDIS_STRING_BYTES);
+  const maxStoredBytesPerKey = readInt(env, 'PAGESHOT_JOB_MAX_STORED_BYTES_PER_KEY', DEFAULT_JOB_MAX_STORED_BYTES_PER_KEY, 0, Number.MAX_SAFE_INTEGER);
   return {
     resultTtlSeconds: readInt(env, 'PAGESHOT_JOB_RESULT_TTL', 86_400, 60, 31_536_000),
     lockMs: readInt(env, 'PAGESHOT_JOB_LOCK_MS', 30_000, 1_000, 600_000),
     maxQueued: readInt(env, 'PAGESHOT_JOB_MAX_QUEUE', 10_000, 1, 10_000_000),
+    maxResultBytes,
+    maxStoredBytesPerKey,
+    maxDownloadsPerKey: readInt(env, 'PAGESHOT_JOB_MAX_DOWNLOADS_PER_KEY', 4, 1, 1_000),
   };
 }
 

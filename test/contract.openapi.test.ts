@@ -192,6 +192,9 @@ describe('the OpenAPI document', { skip: noRedisServer }, () => {
     }
     await call('GET', `${jobUrl}/result`, { headers: bearer(key.key) });
     await call('GET', '/v1/jobs/job_0000000000000000000000', { headers: bearer(key.key) }).catch(() => undefined);
+    assert.equal((await call('DELETE', jobUrl, { headers: bearer(key.key) })).status, 204);
+    await call('DELETE', jobUrl, { headers: bearer(key.key) });
+    await call('DELETE', '/v1/jobs/job_0000000000000000000000', { headers: bearer(key.key) });
     await call('DELETE', '/v1/me/webhook-secret', { headers: bearer(key.key) });
 
     // Signed embed links.

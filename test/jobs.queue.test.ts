@@ -79,7 +79,7 @@ describe('an api node with no worker', { skip: noRedisServer }, () => {
     assert.equal(status.role, 'api');
     assert.equal(status.browser, null);
     assert.equal(status.pool, null);
-    assert.deepEqual(status.cluster, { waiting: 0, waitingSync: 0, running: 0, workers: 0 });
+    assert.deepEqual(status.cluster, { waiting: 0, waitingSync: 0, running: 0, workers: 0, slots: 0 });
     assert.equal(status.status, 'busy');
   });
 

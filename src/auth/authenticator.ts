@@ -4,7 +4,7 @@ import { ApiError, type ErrorCode } from '../errors.js';
 import type { AuditStore } from '../store/audit-store.js';
 import type { KeyStore } from '../store/key-store.js';
 import type { SigningSecretStore } from '../store/signing-secret-store.js';
-import { ALL_SCOPES, type ApiKeyRecord } from '../store/schema.js';
+import { ALL_SCOPES, callerOfKey, type ApiKeyRecord } from '../store/schema.js';
 import { FailureLog, FailureThrottle, type FailureSummary } from './failure-throttle.js';
 import { ipAllowed } from './ip-list.js';
 import { KeyCache, type CachedKey } from './key-cache.js';
@@ -26,7 +26,7 @@ export function principalOf(record: ApiKeyRecord): Principal {
     limits: record.limits,
     allowedHosts: record.allowedHosts,
     expiresAt: record.expiresAt,
-    caller: `key:${record.id}`,
+    caller: callerOfKey(record.id),
   };
 }
 
@@ -39,7 +39,7 @@ const ROOT: Principal = {
   limits: {},
   allowedHosts: [],
   expiresAt: null,
-  caller: 'key:root',
+  caller: callerOfKey('root'),
 };
 
 function toCachedKey(record: ApiKeyRecord): CachedKey {

@@ -1,4 +1,5 @@
 import { ApiError } from '../errors.js';
+import { MAX_JSON_DEPTH, valueDepthExceeds } from '../json-depth.js';
 import type { AuditStore } from '../store/audit-store.js';
 import type { KeyStore, Retirement } from '../store/key-store.js';
 import { ALL_SCOPES, type ApiKeyRecord, type AuditEventType, type KeyLimits, type Scope } from '../store/schema.js';
@@ -93,6 +94,11 @@ function checkSettings(settings: KeyPatch, now: Date, defaults: DefaultRate): vo
   settings.allowedIps?.forEach((entry, index) => {
     if (!parseIpOrCidr(entry)) throw invalid(`allowedIps/${index}`, `"${entry}" is not an IP address or CIDR range.`);
   });
+  // Depth first: JSON.stringify recurses, and a library caller's (or the CLI's) metadata never
+  // went through the HTTP parser's depth bound. One level less: in a body, metadata is level 2.
+  if (settings.metadata && valueDepthExceeds(settings.metadata, MAX_JSON_DEPTH - 1)) {
+    throw invalid('metadata', `"metadata" may nest at most ${MAX_JSON_DEPTH - 1} levels of objects and arrays.`);
+  }
   if (settings.metadata && Buffer.byteLength(JSON.stringify(settings.metadata)) > MAX_METADATA_BYTES) {
     throw invalid('metadata', `"metadata" must be at most ${MAX_METADATA_BYTES} bytes of JSON.`);
   }
@@ -298,6 +304,8 @@ export class KeyService {
       checkSettings(settingsOf(old), now, this.defaults);
       const successor = newRecord(key, settingsOf(old), now, { disabled: old.disabled, rotatedFrom: old.id });
       await keys.insert(successor);
+      // Receivers keep verifying with the secret they have: the successor signs with it too.
+      await keys.inheritWebhookSecret(old.id, successor.id);
       // Conditional too: never a second successor, even if the claim above were not a lock.
       const retired = await keys.retire(old.id, successor.id, retirementOf(graceSeconds, now));
       if (!retired) throw rotationRefusal(id, await keys.findById(id));

@@ -78,7 +78,8 @@ export interface JobView {
   attempts: number;
   metadata: Record<string, unknown> | null;
   result: { contentType: string; bytes: number; etag: string; url: string; expiresAt: string } | null;
-  error: { status: number; code: ErrorCode; error: string } | null;
+  /** The shared error shape's fields, with the extras the failure carried (e.g. `limitBytes`). */
+  error: ({ status: number; code: ErrorCode; error: string } & ErrorExtras) | null;
   webhook: WebhookView | null;
 }
 
@@ -151,7 +152,8 @@ export function jobView(job: JobSnapshot, webhook: WebhookRecord | undefined): J
       outcome?.ok === true
         ? { contentType: outcome.contentType, bytes: outcome.bytes, etag: outcome.etag, url: `${base}/result`, expiresAt: new Date(outcome.expiresAt).toISOString() }
         : null,
-    error: failure ? { status: failure.status, code: failure.code, error: failure.error } : null,
+    // The failure's extras (limitBytes, networkError…) beside the shared fields, as an error answer carries them.
+    error: failure ? { ...failure.extras, status: failure.status, code: failure.code, error: failure.error } : null,
     webhook: job.data.webhookUrl ? webhookView(job.data.webhookUrl, webhook) : null,
   };
 }

@@ -3,17 +3,17 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { JobsConfig } from '../config.js';
 import { closeWithin, outageLogger, ownConnection } from './bounded-close.js';
+import { AdmissionReservations, type Admission } from './admission-reservations.js';
 import type { CaptureJobData, CaptureJobReturn, JobKind, JobSnapshot, WebhookRecord } from './job-model.js';
+import { RedisJobResultStore, type JobResultStore } from './result-store.js';
+
+export type { JobResultStore } from './result-store.js';
 
 /** BullMQ's key prefix: every queue key starts `pageshot:`. */
 export const QUEUE_PREFIX = 'pageshot';
 export const CAPTURE_QUEUE = 'captures';
 export const WEBHOOK_QUEUE = 'webhooks';
 
-/** Per kind and per owner: how many jobs wait (a hash; approximate, see `add`). */
-const WAITING_KEY = `${QUEUE_PREFIX}:waiting`;
-/** The waiting counts heal by expiring when nothing was queued for an hour. */
-const WAITING_TTL_SECONDS = 3600;
 /** Async jobs queue behind every synchronous capture: a caller holds a connection open for those. */
 const ASYNC_PRIORITY_BASE = 1000;
 /** BullMQ's largest priority. */
@@ -22,36 +22,15 @@ const MAX_PRIORITY = 2_097_152;
 const CLOSE_GRACE_MS = 2_000;
 /** How often a waiting caller asks for its job's state, should an event be lost. */
 const POLL_MS = 1000;
+/** Beyond its deadline, how long a synchronous capture's place is held should its node die. */
+const SYNC_HOLD_MARGIN_MS = 10_000;
 
-/**
- * Where a finished capture's bytes are kept until its job expires. Redis by default; an
- * S3-compatible store fits the same three calls (put with an expiry, get, delete).
- */
-export interface JobResultStore {
-  put(id: string, body: Buffer, ttlSeconds: number): Promise<void>;
-  get(id: string): Promise<Buffer | undefined>;
-  delete(id: string): Promise<void>;
-}
-
-/** Results in Redis, one key per job with the job's lifetime. */
-export class RedisJobResultStore implements JobResultStore {
-  constructor(private readonly redis: Redis) {}
-
-  private key(id: string): string {
-    return `${QUEUE_PREFIX}:job-result:${id}`;
-  }
-
-  async put(id: string, body: Buffer, ttlSeconds: number): Promise<void> {
-    await this.redis.set(this.key(id), body, 'EX', ttlSeconds);
-  }
-
-  async get(id: string): Promise<Buffer | undefined> {
-    return (await this.redis.getBuffer(this.key(id))) ?? undefined;
-  }
-
-  async delete(id: string): Promise<void> {
-    await this.redis.del(this.key(id));
-  }
+/** Where a job waits: how many of its kind may, and how long its place holds if nobody lets it go. */
+export interface AddOptions {
+  /** Jobs of its kind that may wait at once, cluster-wide (default: no bound). */
+  maxWaiting?: number;
+  /** How long the job may wait (a synchronous capture's PAGESHOT_QUEUE_TIMEOUT_MS; async: a job's lifetime). */
+  waitMs?: number;
 }
 
 /** Cluster-wide figures of the capture queue, for /status. */
@@ -64,6 +43,8 @@ export interface QueueFigures {
   running: number;
   /** Workers connected to the queue. */
   workers: number;
+  /** Capture slots the workers announce (PAGESHOT_MAX_CONCURRENCY each). */
+  slots: number;
 }
 
 /**
@@ -74,22 +55,22 @@ export interface QueueFigures {
  * Fairness: BullMQ serves lower priorities first, in order within one priority. A job's
  * priority is how many jobs its owner already has waiting, so each caller's first
  * waiting job goes before anyone's second: round robin between callers, across nodes.
- * The counts live in one Redis hash, kept up to date when a job is added, taken by a
- * worker or taken back; they are approximate (a crash between two steps leaves one off
- * until the hash expires), and an approximate count only reorders, never loses, a job.
+ * The counts are the places reserved in AdmissionReservations, which also refuses a job
+ * when its kind's queue is full, in the same step that counts it.
  */
 export class CaptureQueue {
   readonly queue: Queue<CaptureJobData, CaptureJobReturn>;
   /** Counts, results and webhook records: commands that must fail fast when Redis is gone. */
   readonly redis: Redis;
   readonly results: JobResultStore;
+  readonly admission: AdmissionReservations;
   private events: QueueEvents | undefined;
   private readonly waiters = new Map<string, Set<() => void>>();
   private closing = false;
 
   constructor(
     readonly redisUrl: string,
-    readonly config: JobsConfig,
+    readonly config: Pick<JobsConfig, 'resultTtlSeconds' | 'lockMs' | 'maxQueued'>,
     private readonly logger: Logger,
   ) {
     // No offline queue: while Redis is away, an add fails at once (503) instead of hanging a request.
@@ -99,7 +80,8 @@ export class CaptureQueue {
     this.redis.on('ready', outage.recovered);
     this.queue = new Queue(CAPTURE_QUEUE, { connection: this.redis, prefix: QUEUE_PREFIX });
     this.queue.on('error', () => undefined); // the connection's own listener above reports it
-    this.results = new RedisJobResultStore(this.redis);
+    this.results = new RedisJobResultStore(this.redis, QUEUE_PREFIX);
+    this.admission = new AdmissionReservations(this.redis, QUEUE_PREFIX, this.queue.keys.active!);
   }
 
   /**
@@ -115,42 +97,43 @@ export class CaptureQueue {
   }
 
   /**
-   * Adds a capture job under `id`. Finished jobs, and what travels beside them, are kept
-   * for PAGESHOT_JOB_RESULT_TTL seconds.
+   * Adds a capture job under `id` if its kind's queue has room (`options.maxWaiting`),
+   * reserving its place and adding it as one decision: refused, nothing is added.
+   * Finished jobs, and what travels beside them, are kept for PAGESHOT_JOB_RESULT_TTL
+   * seconds.
    */
-  async add(id: string, data: CaptureJobData): Promise<void> {
-    const owner = `${data.kind}:${data.owner}`;
-    const counted = await this.redis
-      .multi()
-      .hincrby(WAITING_KEY, owner, 1)
-      .hincrby(WAITING_KEY, data.kind, 1)
-      .expire(WAITING_KEY, WAITING_TTL_SECONDS)
-      .exec();
-    const ahead = Math.max(1, Number(counted?.[0]?.[1] ?? 1));
-    const priority = Math.min(MAX_PRIORITY, (data.kind === 'async' ? ASYNC_PRIORITY_BASE : 0) + ahead);
+  async add(id: string, data: CaptureJobData, options: AddOptions = {}): Promise<Admission> {
     const age = this.config.resultTtlSeconds;
+    const holdMs = data.kind === 'sync' ? (options.waitMs ?? 60_000) + SYNC_HOLD_MARGIN_MS : Math.max(options.waitMs ?? 0, age * 1000);
+    const admission = await this.admission.admit(id, data.kind, data.owner, options.maxWaiting ?? Number.MAX_SAFE_INTEGER, holdMs);
+    if (!admission.admitted) return admission;
+    const priority = Math.min(MAX_PRIORITY, (data.kind === 'async' ? ASYNC_PRIORITY_BASE : 0) + Math.max(1, admission.ownerWaiting));
     try {
       await this.queue.add(data.kind, data, { jobId: id, priority, removeOnComplete: { age }, removeOnFail: { age }, attempts: 1 });
     } catch (error) {
-      await this.leftWaiting(data).catch(() => undefined);
+      await this.leftWaiting(id, data).catch(() => undefined);
       throw error;
     }
+    return admission;
   }
 
-  /** One job of `data`'s owner no longer waits (a worker took it, or it was taken back). */
-  async leftWaiting(data: Pick<CaptureJobData, 'kind' | 'owner'>): Promise<void> {
-    await this.redis.multi().hincrby(WAITING_KEY, `${data.kind}:${data.owner}`, -1).hincrby(WAITING_KEY, data.kind, -1).exec();
+  /**
+   * Job `id` no longer waits (a worker took it, or it was taken back): its place is let
+   * go. Idempotent, so every worker that takes the job may say so.
+   */
+  async leftWaiting(id: string, data: Pick<CaptureJobData, 'kind' | 'owner'>): Promise<void> {
+    await this.admission.release(id, data.kind, data.owner);
   }
 
-  /** Jobs of `kind` waiting, cluster-wide (approximate, see the class). */
+  /** Jobs of `kind` waiting, cluster-wide. */
   async waitingOf(kind: JobKind): Promise<number> {
-    return Math.max(0, Number((await this.redis.hget(WAITING_KEY, kind)) ?? 0));
+    return this.admission.waiting(kind);
   }
 
   /** Takes a job out of the queue if no worker has it yet; true when it was removed. */
   async takeBack(id: string, data: CaptureJobData): Promise<boolean> {
     const removed = (await this.queue.remove(id)) === 1;
-    if (removed) await this.leftWaiting(data).catch(() => undefined);
+    if (removed) await this.leftWaiting(id, data).catch(() => undefined);
     return removed;
   }
 
@@ -222,6 +205,23 @@ export class CaptureQueue {
     await this.events.waitUntilReady();
   }
 
+  /**
+   * Forgets a finished job: its result (its bytes given back to its owner's share) and its
+   * record. A marker kept for the job's lifetime remembers whose it was, so that deleting
+   * it again is answered as the first time. The marker goes first: a node that stops
+   * half-way leaves a job that the next delete finishes.
+   */
+  async forget(id: string, data: Pick<CaptureJobData, 'owner'>): Promise<void> {
+    await this.redis.set(`${QUEUE_PREFIX}:job-deleted:${id}`, data.owner, 'EX', this.config.resultTtlSeconds);
+    await this.results.delete(id, data.owner);
+    await this.queue.remove(id);
+  }
+
+  /** Whose job `id` was, when it was deleted (within a job's lifetime). */
+  async deletedOwner(id: string): Promise<string | undefined> {
+    return (await this.redis.get(`${QUEUE_PREFIX}:job-deleted:${id}`)) ?? undefined;
+  }
+
   /** The webhook record kept beside job `id` (for as long as the job). */
   async webhookRecord(id: string): Promise<WebhookRecord | undefined> {
     const raw = await this.redis.get(`${QUEUE_PREFIX}:job-webhook:${id}`);
@@ -234,16 +234,18 @@ export class CaptureQueue {
 
   /** Cluster-wide figures for /status. */
   async figures(): Promise<QueueFigures> {
-    const [counts, waitingSync, workers] = await Promise.all([
+    const [counts, waitingSync, workers, slots] = await Promise.all([
       this.queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active'),
       this.waitingOf('sync'),
       this.queue.getWorkersCount(),
+      this.admission.announcedSlots(),
     ]);
     return {
       waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0),
       waitingSync,
       running: counts.active ?? 0,
       workers,
+      slots,
     };
   }
 

@@ -19,7 +19,7 @@ const ANSWER_MARGIN_MS = 10_000;
 
 /** What the queued renderer needs to know of the node's settings. */
 export interface QueuedRendererOptions {
-  /** Synchronous captures that may wait, cluster-wide (PAGESHOT_MAX_QUEUE). */
+  /** Synchronous captures that may wait beyond the workers' running ones, cluster-wide (PAGESHOT_MAX_QUEUE). */
   maxQueue: number;
   /** How long one may wait for a worker (PAGESHOT_QUEUE_TIMEOUT_MS). */
   queueTimeoutMs: number;
@@ -32,8 +32,10 @@ function busy(code: 'QUEUE_FULL' | 'QUEUE_TIMEOUT', message: string, queueLength
 /**
  * An api node's renderer: hands the capture to a worker through the job queue and waits
  * for the answer, with the busy answers of a local queue — QUEUE_FULL when as many
- * synchronous captures wait cluster-wide as PAGESHOT_MAX_QUEUE allows, QUEUE_TIMEOUT when
- * no worker took it within PAGESHOT_QUEUE_TIMEOUT_MS (it is then taken out of the queue).
+ * synchronous captures wait cluster-wide, beyond the workers' free slots, as
+ * PAGESHOT_MAX_QUEUE allows (decided atomically in Redis, see AdmissionReservations),
+ * QUEUE_TIMEOUT when no worker took it within PAGESHOT_QUEUE_TIMEOUT_MS (it is then
+ * taken out of the queue).
  */
 export class QueuedRenderer implements Renderer {
   constructor(
@@ -56,10 +58,10 @@ export class QueuedRenderer implements Renderer {
       submittedAt,
     };
     try {
-      const waiting = await this.queue.waitingOf('sync');
-      if (waiting >= this.options.maxQueue) throw busy('QUEUE_FULL', 'Server is currently overloaded', waiting);
       const id = newJobId();
-      await this.queue.add(id, data);
+      // Counted and placed in one step: no two callers, on this node or another, both take the last place.
+      const admission = await this.queue.add(id, data, { maxWaiting: this.options.maxQueue, waitMs: this.options.queueTimeoutMs });
+      if (!admission.admitted) throw busy('QUEUE_FULL', 'Server is currently overloaded', admission.waiting);
       let finished = await this.queue.finished(id, signal, this.options.queueTimeoutMs);
       if (!finished && (await this.queue.takeBack(id, data))) {
         if (signal.aborted) throw new ApiError('CLIENT_CLOSED_REQUEST', 'The client went away.');
@@ -77,7 +79,7 @@ export class QueuedRenderer implements Renderer {
     }
   }
 
-  /** The outcome of a finished job; its bytes are read once and deleted. */
+  /** The outcome of a finished job; its bytes (never counted in a share) are read once and deleted. */
   private async answer(job: JobSnapshot): Promise<RenderOutcome> {
     const ran = job.processedOn !== undefined && job.finishedOn !== undefined ? job.finishedOn - job.processedOn : undefined;
     const outcome = job.returnvalue;

@@ -1,18 +1,20 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type TSchema } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { matchesIfNoneMatch } from '../cache/result-cache.js';
+import type { FastifyInstance } from 'fastify';
 import { captureBodySchema, toCaptureOptions } from '../capture/options.js';
 import type { Config } from '../config.js';
 import { ApiError } from '../errors.js';
 import { jobView, type CaptureJobData } from '../jobs/job-model.js';
-import { JOB_ID_PATTERN, newJobId } from '../jobs/queued-renderer.js';
+import { newJobId } from '../jobs/queued-renderer.js';
 import type { CaptureQueue } from '../jobs/queue.js';
+import { storageFull } from '../jobs/result-limits.js';
 import { NetworkRefusal, type NetworkPolicy } from '../netguard/network-policy.js';
 import { assertTargetAllowed, assertTargetRulesAllowed } from '../netguard/target-policy.js';
+import type { KeyStanding } from '../auth/key-standing.js';
 import type { WebhookSecretStore } from '../store/webhook-secret-store.js';
 import { ERRORS, type ErrorCode } from '../errors.js';
-import { ALL_FORMATS, captureResponses } from './capture-responses.js';
+import { JobParams, NoContent, onQueue, ownJobOf } from './job-access.js';
+import { jobResultRoutes } from './job-results.js';
 
 /** Bytes `metadata` may take, serialized: it travels with the job and in its webhook. */
 const MAX_METADATA_BYTES = 4096;
@@ -29,8 +31,6 @@ export function jobBodySchema(limits: Config['limits']) {
     { additionalProperties: false },
   );
 }
-
-const JobParams = Type.Object({ id: Type.String({ pattern: JOB_ID_PATTERN, description: 'The job id, as `POST /v1/jobs` answered it.' }) }, { additionalProperties: false });
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 const Timestamp = Type.String({ format: 'date-time' });
@@ -66,7 +66,10 @@ export const JobViewSchema = Type.Object(
     error: Nullable(
       Type.Object(
         { status: Type.Integer(), code: Type.Union((Object.keys(ERRORS) as ErrorCode[]).map((code) => Type.Literal(code))), error: Type.String() },
-        { additionalProperties: false, description: 'Why the job failed, in the shared error shape.' },
+        {
+          additionalProperties: Type.Union([Type.String(), Type.Number(), Type.Boolean()]),
+          description: 'Why the job failed, in the shared error shape, with the fields its code carries (e.g. `limitBytes`).',
+        },
       ),
     ),
     webhook: Nullable(
@@ -91,8 +94,6 @@ const WebhookSecretCreated = Type.Object(
   { secret: Type.String({ description: 'The signing secret (`whsec_…`): shown this once.' }), ...WebhookSecretInfo.properties },
   { additionalProperties: false },
 );
-const NoContent = { 204: { description: 'Done.', type: 'null' } } as const;
-
 /** What the job routes work with. */
 export interface JobRouteDeps {
   config: Config;
@@ -100,23 +101,8 @@ export interface JobRouteDeps {
   queue: CaptureQueue | undefined;
   networkPolicy: NetworkPolicy;
   webhookSecrets: WebhookSecretStore;
-}
-
-function unavailable(): ApiError {
-  return new ApiError('JOBS_UNAVAILABLE', 'Async jobs need Redis: this server has no PAGESHOT_REDIS_URL, or Redis cannot be reached.', {
-    retryAfter: 1,
-  });
-}
-
-/** Runs a queue operation; Redis errors become 503 JOBS_UNAVAILABLE (ApiErrors pass through). */
-async function onQueue<T>(queue: CaptureQueue | undefined, work: (queue: CaptureQueue) => Promise<T>): Promise<T> {
-  if (!queue) throw unavailable();
-  try {
-    return await work(queue);
-  } catch (error) {
-    if (error instanceof ApiError) throw error;
-    throw unavailable();
-  }
+  /** Whose jobs a caller may read: its own, and those of the keys it replaced by rotation. */
+  keyStanding: KeyStanding;
 }
 
 /** The webhook URL, checked by the network guard as a target would be (DNS included). */
@@ -140,15 +126,17 @@ async function checkWebhookUrl(policy: NetworkPolicy, raw: string): Promise<void
 
 /**
  * Async jobs: `POST /v1/jobs` (202 and where to look), `GET /v1/jobs/:id` (its state,
- * timings, error and webhook), `GET /v1/jobs/:id/result` (the bytes). A job belongs to
- * the caller that submitted it; to anyone else it does not exist (404, never 403).
+ * timings, error and webhook), `GET /v1/jobs/:id/result` (the bytes, streamed from the
+ * store in chunks), `DELETE /v1/jobs/:id` (a finished job and its result, before they
+ * expire). A job belongs to the caller that submitted it; to anyone else it does not
+ * exist (404, never 403).
  */
 export function jobRoutes(app: FastifyInstance, deps: JobRouteDeps): void {
   const { config, networkPolicy, webhookSecrets } = deps;
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['jobs'];
   // Checked at submission: the target and the webhook (a failed capture is the job's error, not this answer's).
-  const submitErrors: ErrorCode[] = ['TARGET_FORBIDDEN', 'WEBHOOK_SECRET_MISSING', 'QUEUE_FULL', 'JOBS_UNAVAILABLE'];
+  const submitErrors: ErrorCode[] = ['TARGET_FORBIDDEN', 'WEBHOOK_SECRET_MISSING', 'RESULT_STORAGE_FULL', 'QUEUE_FULL', 'JOBS_UNAVAILABLE'];
   // Polling a job renders nothing: it counts against the rate limit, not the daily quota.
   const read = { scope: 'screenshot' as const, countsDaily: false };
 
@@ -191,24 +179,21 @@ export function jobRoutes(app: FastifyInstance, deps: JobRouteDeps): void {
       submittedAt: Date.now(),
     };
     await onQueue(deps.queue, async (queue) => {
-      const waiting = await queue.waitingOf('async');
-      if (waiting >= config.jobs.maxQueued) {
-        throw new ApiError('QUEUE_FULL', 'Too many jobs are waiting; submit again later.', { retryAfter: 5, extras: { status: 'busy', queueLength: waiting } });
+      // A key whose kept results fill its share would get a job that can only fail: refused now.
+      const share = await queue.results.share(data.owner, config.jobs.maxStoredBytesPerKey);
+      if (share.full) throw storageFull(share);
+      // Counted and placed in one step: no two submissions, on this node or another, both take the last place.
+      const admission = await queue.add(id, data, { maxWaiting: config.jobs.maxQueued });
+      if (!admission.admitted) {
+        throw new ApiError('QUEUE_FULL', 'Too many jobs are waiting; submit again later.', { retryAfter: 5, extras: { status: 'busy', queueLength: admission.waiting } });
       }
-      await queue.add(id, data);
     });
     const statusUrl = `/v1/jobs/${id}`;
     reply.code(202).header('location', statusUrl);
     return { id, status: 'queued' as const, statusUrl, resultUrl: `${statusUrl}/result`, createdAt: new Date(data.submittedAt).toISOString() };
   });
 
-  /** The caller's job, or 404 whether it does not exist or is someone else's. */
-  async function ownJob(request: FastifyRequest, id: string) {
-    const job = await onQueue(deps.queue, (queue) => queue.snapshot(id));
-    if (!job || job.data.owner !== request.principal!.caller) throw new ApiError('JOB_NOT_FOUND', `No job ${id}.`);
-    return job;
-  }
-
+  const ownJob = ownJobOf(deps);
   const jobSchema = { tags, summary: "A job's state, timings, error and webhook", params: JobParams, response: { 200: JobViewSchema } };
   api.get('/v1/jobs/:id', { config: { ...read, errors: ['JOB_NOT_FOUND', 'JOBS_UNAVAILABLE'] }, schema: jobSchema }, async (request, reply) => {
     const job = await ownJob(request, request.params.id);
@@ -217,21 +202,8 @@ export function jobRoutes(app: FastifyInstance, deps: JobRouteDeps): void {
     return jobView(job, webhook);
   });
 
-  const resultSchema = { tags, summary: "A finished job's bytes", params: JobParams, response: captureResponses(ALL_FORMATS, 'The capture.') };
-  const resultErrors: ErrorCode[] = ['JOB_NOT_FOUND', 'JOB_NOT_READY', 'JOB_FAILED', 'JOB_RESULT_EXPIRED', 'JOBS_UNAVAILABLE'];
-  api.get('/v1/jobs/:id/result', { config: { ...read, errors: resultErrors }, schema: resultSchema }, async (request, reply: FastifyReply) => {
-    const job = await ownJob(request, request.params.id);
-    const view = jobView(job, undefined);
-    if (view.status === 'queued' || view.status === 'running') {
-      throw new ApiError('JOB_NOT_READY', `Job ${job.id} is ${view.status}; ask again shortly.`, { retryAfter: 1, extras: { status: view.status } });
-    }
-    if (!view.result) throw new ApiError('JOB_FAILED', `Job ${job.id} failed: it has no result.`, { extras: { jobError: view.error?.code ?? 'CAPTURE_FAILED' } });
-    const body = await onQueue(deps.queue, (queue) => queue.results.get(job.id));
-    if (!body) throw new ApiError('JOB_RESULT_EXPIRED', `The result of job ${job.id} is no longer kept.`);
-    reply.header('etag', view.result.etag).header('x-job-id', job.id).header('cache-control', 'private, no-cache');
-    if (matchesIfNoneMatch(request.headers['if-none-match'], view.result.etag)) return reply.code(304).send();
-    return reply.header('content-type', view.result.contentType).send(body);
-  });
+  jobResultRoutes(api, deps, ownJob);
+
 }
 
 /**

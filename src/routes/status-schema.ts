@@ -9,6 +9,7 @@ const QueueFiguresSchema = Type.Object(
     waitingSync: Type.Integer({ minimum: 0, description: 'Synchronous captures waiting.' }),
     running: Type.Integer({ minimum: 0, description: 'Jobs a worker runs now.' }),
     workers: Type.Integer({ minimum: 0, description: 'Workers connected to the queue.' }),
+    slots: Type.Integer({ minimum: 0, description: 'Capture slots the workers announce (their PAGESHOT_MAX_CONCURRENCY, summed).' }),
   },
   { additionalProperties: false },
 );

@@ -78,12 +78,11 @@ export function statusRoutes(app: FastifyInstance, deps: StatusRouteDeps): void 
       : {
           activeRequests: cluster?.running ?? 0,
           queuedRequests: cluster?.waitingSync ?? 0,
-          // Assumes every worker captures as many at once as this node is configured to.
-          maxConcurrency: (cluster?.workers ?? 0) * config.maxConcurrency,
+          maxConcurrency: cluster?.slots ?? 0,
           maxQueue: config.maxQueue,
           queueTimeoutMs: config.queueTimeoutMs,
         };
-    const busy = capture ? admission.isBusy() : cluster === null || cluster.waitingSync >= config.maxQueue || cluster.workers === 0;
+    const busy = capture ? admission.isBusy() : clusterIsBusy(cluster, config.maxQueue);
     reply.header('cache-control', 'no-store');
     return {
       status: busy ? ('busy' as const) : ('running' as const),
@@ -106,6 +105,17 @@ export function statusRoutes(app: FastifyInstance, deps: StatusRouteDeps): void 
       ...(deps.queue ? { cluster } : {}),
     };
   });
+}
+
+/**
+ * Whether an api node would refuse a capture that has to wait: no worker, or as many
+ * synchronous captures waiting as PAGESHOT_MAX_QUEUE allows beyond the workers' free
+ * slots (the rule AdmissionReservations applies).
+ */
+function clusterIsBusy(cluster: QueueFigures | null, maxQueue: number): boolean {
+  if (cluster === null || cluster.workers === 0) return true;
+  const freeSlots = Math.max(0, cluster.slots - cluster.running);
+  return cluster.waitingSync >= maxQueue + freeSlots;
 }
 
 function browserStatus(browsers: BrowserManager) {

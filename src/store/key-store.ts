@@ -2,7 +2,7 @@ import type { ExpressionBuilder, Kysely } from 'kysely';
 import { AuditStore } from './audit-store.js';
 import { checkLimit, decodeCursor, toPage, type Page } from './cursor.js';
 import { canonicalTime, fromKeyRow, toKeyPatchRow, toKeyRow, type KeyPatch } from './rows.js';
-import type { ApiKeyRecord, Database } from './schema.js';
+import { callerOfKey, type ApiKeyRecord, type Database } from './schema.js';
 import { DuplicateKeyError, isUniqueViolation } from './store-errors.js';
 
 export type { KeyPatch } from './rows.js';
@@ -152,16 +152,32 @@ export class KeyStore {
       .returningAll()
       .executeTakeFirst();
     if (row === undefined) return undefined;
-    await this.#wipeSigningSecrets(id, revokedAt);
+    await this.#wipeSecrets(id, revokedAt);
     return fromKeyRow(row);
   }
 
   /**
-   * Revokes a revoked key's signing secrets and wipes them from their rows: no link can
-   * pass with them any more, and a copy of the database no longer holds them.
+   * Revokes a revoked key's signing secrets and wipes them from their rows, and deletes its
+   * webhook signing secret: no link can pass and no webhook can be signed with them any
+   * more, and a copy of the database no longer holds them.
    */
-  async #wipeSigningSecrets(keyId: string, at: string): Promise<void> {
+  async #wipeSecrets(keyId: string, at: string): Promise<void> {
     await this.#db.updateTable('signing_secrets').set({ revoked_at: at, secret: '' }).where('key_id', '=', keyId).where('revoked_at', 'is', null).execute();
+    await this.#db.deleteFrom('webhook_secrets').where('owner', '=', callerOfKey(keyId)).execute();
+  }
+
+  /**
+   * Gives a rotation's successor the webhook signing secret of the key it replaces, so that
+   * receivers keep verifying with the secret they have. The old key keeps its copy while it
+   * still works (its grace period) and loses it when it is revoked.
+   */
+  async inheritWebhookSecret(fromId: string, toId: string): Promise<void> {
+    const row = await this.#db
+      .selectFrom('webhook_secrets')
+      .select(['secret', 'hint', 'created_at'])
+      .where('owner', '=', callerOfKey(fromId))
+      .executeTakeFirst();
+    if (row) await this.#db.insertInto('webhook_secrets').values({ owner: callerOfKey(toId), ...row }).execute();
   }
 
   /**
@@ -187,7 +203,7 @@ export class KeyStore {
       .executeTakeFirst();
     if (row === undefined) return undefined;
     // Retired at once: its secrets go with it (with a grace period, its links work until it ends).
-    if ('revokedAt' in retirement) await this.#wipeSigningSecrets(id, canonicalTime(retirement.revokedAt, 'revokedAt'));
+    if ('revokedAt' in retirement) await this.#wipeSecrets(id, canonicalTime(retirement.revokedAt, 'revokedAt'));
     return fromKeyRow(row);
   }
 

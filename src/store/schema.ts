@@ -14,6 +14,14 @@ export type Scope = 'screenshot' | 'usage:read' | 'keys:manage';
 /** Every scope, in a stable order (the default set for a new key is up to the caller). */
 export const ALL_SCOPES: readonly Scope[] = ['screenshot', 'usage:read', 'keys:manage'];
 
+/**
+ * The caller (fairness, isolation and ownership identity) of the stored key `id`: what
+ * its jobs, webhook secret and cached results are filed under.
+ */
+export function callerOfKey(id: string): string {
+  return `key:${id}`;
+}
+
 /** Per-key limit overrides; undefined = the server's default. */
 export interface KeyLimits {
   /** Requests per second, sustained. */

@@ -418,7 +418,7 @@ export interface Status {
     memoryRssMb?: number;
   } | null;
   /** The job queue across every node (with Redis); null while Redis cannot say, absent without Redis. */
-  cluster?: { waiting: number; waitingSync: number; running: number; workers: number } | null;
+  cluster?: { waiting: number; waitingSync: number; running: number; workers: number; slots: number } | null;
 }
 
 /** Options of `POST /v1/jobs`: those of `POST /screenshot`, plus where to tell you it finished. */
