@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromiumMemory, type ProcessMemory } from '../src/capture/process-memory.js';
+import { loadConfig } from '../src/config.js';
 import { httpRequest, startPageShot, TEST_ENV, type Reply, type RequestOptions } from '../test/helpers/harness.js';
 
 /** Where PageShot runs: `process` (a separate `pageshot serve`) or `inline` (this process). */
@@ -27,6 +28,11 @@ export interface BenchServer {
 }
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/**
+ * The test environment, but with the production CPU shedding threshold: a benchmark
+ * measures the server as it runs in production (the tests switch shedding off).
+ */
+const BENCH_ENV = { ...TEST_ENV, PAGESHOT_CPU_BUSY_PERCENT: String(loadConfig({}).cpuBusyPercent) };
 const START_TIMEOUT_MS = 60_000;
 
 /** A TCP port that was free a moment ago (the server binds it right after). */
@@ -62,7 +68,7 @@ async function startProcess(env: Record<string, string>): Promise<BenchServer> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/cli.ts'), 'serve'], {
     cwd: REPO,
-    env: { ...process.env, ...TEST_ENV, PORT: String(port), PAGESHOT_DATA_DIR: dataDir, ...env },
+    env: { ...process.env, ...BENCH_ENV, PORT: String(port), PAGESHOT_DATA_DIR: dataDir, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -98,6 +104,6 @@ async function startProcess(env: Record<string, string>): Promise<BenchServer> {
 /** Starts PageShot for one scenario, in `mode`. */
 export async function startBenchServer(mode: ServerMode, env: Record<string, string>): Promise<BenchServer> {
   if (mode === 'process') return startProcess(env);
-  const server = await startPageShot(env);
+  const server = await startPageShot({ PAGESHOT_CPU_BUSY_PERCENT: BENCH_ENV.PAGESHOT_CPU_BUSY_PERCENT, ...env });
   return { ...server, chromiumMemory: () => chromiumMemory() };
 }

@@ -37,7 +37,7 @@ describe('admission under load', () => {
     let cpu = 10;
     before(async () => {
       pageshot = await startPageShot(
-        { PAGESHOT_MAX_CONCURRENCY: '1', PAGESHOT_MAX_QUEUE: '1', PAGESHOT_QUEUE_TIMEOUT_MS: '20000' },
+        { PAGESHOT_MAX_CONCURRENCY: '1', PAGESHOT_MAX_QUEUE: '1', PAGESHOT_QUEUE_TIMEOUT_MS: '20000', PAGESHOT_CPU_BUSY_PERCENT: '95' },
         { cpuUsage: () => cpu },
       );
     });
