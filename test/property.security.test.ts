@@ -2,45 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { startFixtureSite, type FixtureSite } from './helpers/fixture-site.js';
-import { startPageShot, type Reply, type TestServer } from './helpers/harness.js';
-
-const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp', 'application/pdf']);
-
-/**
- * The seed of the generated cases: fixed by default, so a CI run is repeatable and a red
- * one can be replayed; `PAGESHOT_PROPERTY_SEED=random` explores new cases (fast-check
- * prints the seed of any failure), a number replays one.
- */
-const SEED = process.env.PAGESHOT_PROPERTY_SEED === 'random' ? undefined : Number(process.env.PAGESHOT_PROPERTY_SEED ?? 20_261_130);
-const seeded = SEED === undefined ? {} : { seed: SEED };
-
-/**
- * The one promise every answer keeps: an image, or a JSON error in the shared shape with
- * a stable code — and never a 500, which would mean PageShot failed on input that is the
- * caller's or the page's, not ours.
- */
-function assertKeepsPromise(reply: Reply, input: unknown): void {
-  const context = JSON.stringify(input).slice(0, 600);
-  if (reply.status === 200) {
-    assert.ok(IMAGE_TYPES.has(String(reply.headers['content-type'])), `200 without an image for ${context}`);
-    return;
-  }
-  assert.notEqual(reply.status, 500, `500 ${reply.body.toString().slice(0, 300)} for ${context}`);
-  assert.ok(reply.json, `a non-JSON error for ${context}`);
-  assert.equal(typeof reply.json.code, 'string');
-  assert.equal(typeof reply.json.error, 'string');
-  assert.equal(reply.json.requestId, reply.headers['x-request-id']);
-}
-
-/** Any JSON value, small. */
-const anyJson = fc.jsonValue({ maxDepth: 2 });
-
-/** Strings a hostile caller likes: control characters, quotes, selectors, huge numbers as text. */
-const nastyString = fc.oneof(
-  fc.string({ maxLength: 40 }),
-  fc.string({ unit: 'binary', maxLength: 40 }),
-  fc.constantFrom('', ' ', '\r\n', '\u0000', '::-p(', 'internal:text="x"', 'a'.repeat(2000), '1e400', '-0', '__Host-x', '..', '.0.0.1'),
-);
+import { startPageShot, type TestServer } from './helpers/harness.js';
+import { anyJson, assertKeepsPromise, nastyString, seeded } from './helpers/property.js';
 
 /** Text for header values, cookie values and the User-Agent: plain, or with the characters that break HTTP. */
 const fieldText = fc.oneof(fc.constantFrom('plain', 'a\r\nInjected: 1', 'x\u0000y', 'tab\tok', 'é', 'semi;colon', ''), nastyString);
