@@ -559,6 +559,11 @@ describe('TypeScript client: async jobs and webhooks against a real PageShot', {
     const again = await mine.result(submitted.id, { ifNoneMatch: shot.etag });
     assert.equal(again.notModified, true);
     assert.equal(again.image.length, 0);
+
+    // Deleted: gone for its owner, and deleting again is done too.
+    await mine.deleteJob(submitted.id);
+    await mine.deleteJob(submitted.id);
+    assert.equal((await failure(mine.job(submitted.id), NotFoundError)).code, 'JOB_NOT_FOUND');
   });
 
   it('result() of an unfinished job is ConflictError JOB_NOT_READY with retryAfter, sent once; wait() then sees it finish', async () => {
@@ -585,7 +590,7 @@ describe('TypeScript client: async jobs and webhooks against a real PageShot', {
   it("another key's job is NotFoundError JOB_NOT_FOUND (never 403) for job(), wait() and result(), like an unknown id", async () => {
     const { id } = await mine.submit({ html: '<h1>mine</h1>' });
     const unknown = `job_${'A'.repeat(22)}`; // well-formed (a malformed id is a 400 ValidationError)
-    const calls = [() => theirs.job(id), () => theirs.wait(id, { timeoutMs: 1000 }), () => theirs.result(id), () => mine.job(unknown), () => mine.result(unknown)];
+    const calls = [() => theirs.job(id), () => theirs.wait(id, { timeoutMs: 1000 }), () => theirs.result(id), () => theirs.deleteJob(id), () => mine.job(unknown), () => mine.result(unknown)];
     for (const call of calls) {
       const error = await failure(call(), NotFoundError);
       assert.equal(error.status, 404);

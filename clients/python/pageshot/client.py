@@ -356,12 +356,22 @@ class PageShot:
         """``GET /v1/jobs/:id/result``: the bytes of a succeeded job, as a :class:`Screenshot`
         (``image``, ``content_type``, ``etag``; ``if_none_match=`` works as for captures).
 
-        :raises ConflictError: the job is not finished (``JOB_NOTREADY``) or failed
+        :raises ConflictError: the job is not finished (``JOB_NOT_READY``) or failed
             (``JOB_FAILED``, with ``job_error``).
         :raises GoneError: the result expired (``JOB_RESULT_EXPIRED``).
         :raises NotFoundError: an unknown id, or another key's job (``JOB_NOT_FOUND``).
         """
         return self._bytes("GET", _job_path(job_id) + "/result", None, READ, cancel, if_none_match)
+
+    def delete_job(self, job_id: str, *, cancel: Optional[threading.Event] = None) -> None:
+        """``DELETE /v1/jobs/:id``: forgets a finished job and its result before they expire,
+        giving its bytes back to the key's result storage (``RESULT_STORAGE_FULL`` comes from
+        results left behind). Done for a job already deleted, so it is safe to repeat.
+
+        :raises ConflictError: the job is queued or running (``JOB_NOT_READY``).
+        :raises NotFoundError: an unknown id, or another key's job (``JOB_NOT_FOUND``).
+        """
+        self._transport.call(Call("DELETE", _job_path(job_id), READ), cancel=cancel)
 
     def create_webhook_secret(self, *, cancel: Optional[threading.Event] = None) -> WebhookSecret:
         """``POST /v1/me/webhook-secret``: a new secret that signs this key's webhooks,

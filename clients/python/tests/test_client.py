@@ -525,6 +525,11 @@ class ClientTest(unittest.TestCase):
         self.assertTrue(again.not_modified)
         self.assertEqual(again.image, b"")
 
+        # Deleted: gone for its owner, and deleting again is done too.
+        mine.delete_job(submitted["id"])
+        mine.delete_job(submitted["id"])
+        self.assertEqual(self.failure(NotFoundError, lambda: mine.job(submitted["id"])).code, "JOB_NOT_FOUND")
+
     def test_jobs_unfinished_and_failed_results_are_conflicts(self) -> None:
         mine, _ = self.jobs_clients()
         held = mine.submit(f"{FIXTURE}/gate")["id"]
@@ -552,6 +557,7 @@ class ClientTest(unittest.TestCase):
             lambda: theirs.job(job_id),
             lambda: theirs.wait(job_id, timeout=1),
             lambda: theirs.result(job_id),
+            lambda: theirs.delete_job(job_id),
             lambda: mine.job(unknown),
         ]
         for call in calls:

@@ -318,6 +318,17 @@ export class PageShot {
   }
 
   /**
+   * `DELETE /v1/jobs/:id`: forgets a finished job and its result before they expire, giving
+   * its bytes back to the key's result storage (`RESULT_STORAGE_FULL` comes from results
+   * left behind). Done for a job already deleted, so it is safe to repeat. `ConflictError`
+   * (`JOB_NOT_READY`) while the job is queued or running; `NotFoundError` for an unknown id
+   * or another key's job.
+   */
+  async deleteJob(id: string, options?: RequestOptions): Promise<void> {
+    await this.#transport.call<void>({ method: 'DELETE', path: jobPath(id), expect: 'none', repeatable: READ }, options);
+  }
+
+  /**
    * `POST /v1/me/webhook-secret`: a new secret that signs this key's webhooks, replacing
    * the old one at once. The answer's `secret` is the only time it is shown: store it
    * where your receiver reads it (for `verifyWebhook()`).
