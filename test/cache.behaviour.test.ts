@@ -264,13 +264,16 @@ describe('result cache with API keys', () => {
     assert.equal(totals.cacheHits, 4, 'hits are counted as such in the usage');
     assert.ok((totals.renderMs ?? 0) > 0, "the one render is counted");
 
-    const burst = await createKey(server, { name: 'burst', scopes: ['screenshot'], limits: { rate: 1, burst: 2, daily: 100 } });
+    // Four hits at once against a bucket of three: whatever the render before them cost
+    // (on a loaded machine the bucket refills meanwhile), at least one is refused.
+    const burst = await createKey(server, { name: 'burst', scopes: ['screenshot'], limits: { rate: 1, burst: 3, daily: 100 } });
     const other = uniquePath(site);
     assert.equal((await server.shoot({ url: other.url }, { headers: bearer(burst.key) })).status, 200);
-    assert.equal((await server.shoot({ url: other.url }, { headers: bearer(burst.key) })).headers['x-cache'], 'HIT');
-    const limited = await server.shoot({ url: other.url }, { headers: bearer(burst.key) });
-    assert.equal(limited.status, 429, 'hits count against the rate limit');
-    assert.equal(limited.json?.code, 'RATE_LIMITED');
+    const hits = await Promise.all(Array.from({ length: 4 }, () => server.shoot({ url: other.url }, { headers: bearer(burst.key) })));
+    const limited = hits.filter((hit) => hit.status === 429);
+    assert.ok(limited.length >= 1, 'hits count against the rate limit');
+    assert.ok(limited.every((hit) => hit.json?.code === 'RATE_LIMITED'));
+    assert.ok(hits.filter((hit) => hit.status !== 429).every((hit) => hit.status === 200 && hit.headers['x-cache'] === 'HIT'));
   });
 
   it('refuses a hit for a host the key may no longer capture', async () => {
