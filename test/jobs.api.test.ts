@@ -5,9 +5,6 @@
  * wrote); the daily quota counted at submission and given back on our failures.
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
@@ -16,22 +13,7 @@ import { startFixtureSite, type FixtureSite } from './helpers/fixture-site.js';
 import { decodeImage, near, startPageShot, tempDataDir, type Reply, type TestServer } from './helpers/harness.js';
 import { AUTH_ENV, bearer, createKey, ROOT_KEY } from './helpers/keys.js';
 import { noRedisServer, startPrivateRedis, type PrivateRedis } from './helpers/redis-server.js';
-
-/** A webhook receiver on loopback that records what it was sent. */
-async function startReceiver(answer = 200) {
-  const received: Array<{ headers: http.IncomingHttpHeaders; body: string }> = [];
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    req.on('end', () => {
-      received.push({ headers: req.headers, body });
-      res.writeHead(answer).end();
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, received, close: () => new Promise((resolve) => server.close(resolve)) };
-}
+import { startReceiver } from './helpers/webhook-rig.js';
 
 /** Polls GET /v1/jobs/:id until the job is finished (succeeded or failed). */
 async function finished(server: TestServer, id: string, key: string, withinMs = 30_000): Promise<Record<string, unknown>> {
@@ -191,7 +173,7 @@ describe('async jobs', { skip: noRedisServer }, () => {
   });
 
   it('signs the webhook with the key\'s secret (Standard Webhooks), and shows the delivery on the job', async () => {
-    const receiver = await startReceiver();
+    const receiver = await startReceiver(() => ({ status: 200 }));
     try {
       const created = await server.request('/v1/me/webhook-secret', { method: 'POST', headers: bearer(key) });
       assert.equal(created.status, 201);
@@ -203,9 +185,9 @@ describe('async jobs', { skip: noRedisServer }, () => {
       const { id } = (await submit({ url: `${site.url}/`, webhookUrl: receiver.url, metadata: { order: 7 } })).json as { id: string };
       await finished(server, id, key);
       const deadline = Date.now() + 10_000;
-      while (receiver.received.length === 0 && Date.now() < deadline) await sleep(50);
-      assert.equal(receiver.received.length, 1);
-      const [delivery] = receiver.received;
+      while (receiver.arrivals.length === 0 && Date.now() < deadline) await sleep(50);
+      assert.equal(receiver.arrivals.length, 1);
+      const [delivery] = receiver.arrivals;
       const payload = new Webhook(secret).verify(delivery!.body, delivery!.headers as Record<string, string>) as Record<string, any>;
       assert.equal(payload.type, 'job.succeeded');
       assert.equal(payload.data.id, id);

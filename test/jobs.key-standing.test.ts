@@ -8,9 +8,6 @@
  * a page that holds the only slot until the test lets it go, so that jobs wait in the queue.
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
@@ -21,29 +18,13 @@ import { startFixtureSite, type FixtureSite } from './helpers/fixture-site.js';
 import { startPageShot, tempDataDir, type TestServer } from './helpers/harness.js';
 import { AUTH_ENV, bearer, createKey, ROOT_KEY } from './helpers/keys.js';
 import { noRedisServer, startPrivateRedis, type PrivateRedis } from './helpers/redis-server.js';
-
-/** A webhook receiver on loopback that records every delivery. */
-async function startReceiver() {
-  const received: Array<{ headers: http.IncomingHttpHeaders; body: string }> = [];
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    req.on('end', () => {
-      received.push({ headers: req.headers, body });
-      res.writeHead(204).end();
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-  return { url, received, close: () => new Promise((resolve) => server.close(resolve)) };
-}
+import { startReceiver, type Receiver } from './helpers/webhook-rig.js';
 
 describe('queued jobs and their key', { skip: noRedisServer }, () => {
   let redis: PrivateRedis;
   let site: FixtureSite;
   let server: TestServer;
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let receiver: Receiver;
   let dataDir: string;
   /** Lets the page that holds the capture slot answer. */
   let releaseGate: () => void = () => undefined;
@@ -57,7 +38,7 @@ describe('queued jobs and their key', { skip: noRedisServer }, () => {
         };
       },
     });
-    receiver = await startReceiver();
+    receiver = await startReceiver(() => ({ status: 204 }));
     dataDir = tempDataDir();
     server = await startPageShot({ ...AUTH_ENV, PAGESHOT_REDIS_URL: redis.url, PAGESHOT_MAX_CONCURRENCY: '1', PAGESHOT_DATA_DIR: dataDir });
   });
@@ -116,7 +97,7 @@ describe('queued jobs and their key', { skip: noRedisServer }, () => {
   /** How many webhooks were sent for `ids` (after a moment for any stray delivery to arrive). */
   async function webhooksFor(ids: string[]): Promise<number> {
     await sleep(500);
-    return receiver.received.filter((delivery) => ids.some((id) => delivery.body.includes(id))).length;
+    return receiver.arrivals.filter((delivery) => ids.some((id) => delivery.body.includes(id))).length;
   }
 
   it('a key revoked while its jobs wait: none of them captures, none sends a webhook, and its webhook secret is wiped', async () => {
@@ -182,7 +163,7 @@ describe('queued jobs and their key', { skip: noRedisServer }, () => {
     assert.deepEqual(codesOf(await settled(ids)), [undefined, undefined]);
     assert.equal(await webhooksFor(ids), 2);
     const verifier = new Webhook(tenant.secret);
-    for (const delivery of receiver.received.filter((item) => ids.some((id) => item.body.includes(id)))) {
+    for (const delivery of receiver.arrivals.filter((item) => ids.some((id) => item.body.includes(id)))) {
       assert.doesNotThrow(() => verifier.verify(delivery.body, delivery.headers as Record<string, string>));
     }
     const secretInfo = await server.request('/v1/me/webhook-secret', { headers: bearer(successor) });
