@@ -126,7 +126,7 @@ export class ResultShare {
   private readonly commands: ShareCommands;
 
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly prefix: string,
   ) {
     redis.defineCommand('resultShareAccount', { numberOfKeys: 3, lua: ACCOUNT });
