@@ -279,7 +279,10 @@ answers() { [ "$(request GET "/v1/jobs/$queued")" != 503 ]; }
 until_ok 60 answers || fail "GET /v1/jobs/:id still answers 503 a minute after Redis came back: $(body)"
 kept=$(body | jget 'j.status ?? j.code')
 [[ " queued running succeeded " == *" $kept "* ]] || fail "job $queued, queued before Redis was killed, is now: $(body)"
-podman logs "$(container redis_1)" 2>&1 | grep -q 'DB loaded from append only file' || fail "Redis did not load its append-only file: $(podman logs --tail 5 "$(container redis_1)" 2>&1)"
+# The log is read whole first: under pipefail, `grep -q` closing the pipe at its first match
+# would fail the pipeline with podman's SIGPIPE.
+redis_log=$(podman logs "$(container redis_1)" 2>&1)
+grep -q 'DB loaded from append only file' <<<"$redis_log" || fail "Redis did not load its append-only file: $(podman logs --tail 5 "$(container redis_1)" 2>&1)"
 until_ok 60 job_is "$queued" succeeded || fail "job $queued queued before the outage: $(body)"
 back=$(elapsed "$down_at")
 status=$(capture "$workdir/after.png")

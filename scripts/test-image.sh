@@ -89,7 +89,7 @@ for _ in $(seq 1 60); do
 done
 [ "$(curl -fsS "$base_url/healthz")" = '{"status":"ok"}' ] || fail "/healthz"
 pass "/healthz answers"
-curl -fsS "$base_url/readyz" | grep -q '"status":"ready"' || fail "/readyz: $(curl -sS "$base_url/readyz")"
+grep -q '"status":"ready"' <<<"$(curl -fsS "$base_url/readyz")" || fail "/readyz: $(curl -sS "$base_url/readyz")"
 pass "/readyz answers ready"
 podman healthcheck run "$container" >/dev/null 2>&1 || fail "the image's HEALTHCHECK"
 pass "the image's HEALTHCHECK passes"
@@ -151,6 +151,7 @@ exit_code=$(podman inspect --format '{{.State.ExitCode}}' "$container")
 [ "$exit_code" = 0 ] || fail "exit code $exit_code after SIGTERM"
 [ "$stop_seconds" -lt 20 ] || fail "SIGTERM took ${stop_seconds} s (drain time 20 s)"
 [ "$(cat "$workdir/slow.status")" = 200 ] || fail "the capture running at SIGTERM answered $(cat "$workdir/slow.status")"
-podman logs "$container" 2>&1 | grep -q '"msg":"stopped"' || fail "no 'stopped' log line"
+# Read whole first: under pipefail, grep -q closing the pipe early fails the pipeline (SIGPIPE).
+grep -q '"msg":"stopped"' <<<"$(podman logs "$container" 2>&1)" || fail "no 'stopped' log line"
 pass "SIGTERM: the running capture finished (200), exit 0 after ${stop_seconds} s"
 echo "image test passed in $(elapsed "$started") s"
