@@ -63,7 +63,10 @@ export interface Config {
   allowHosts: string[];
   /** When set, the only ports Chromium may connect to. */
   allowedPorts: number[] | undefined;
+  /** Captures at once while the CPU has room (PAGESHOT_MAX_CONCURRENCY). */
   maxConcurrency: number;
+  /** Captures at once however busy the CPU is (PAGESHOT_BASE_CONCURRENCY); see Admission. */
+  baseConcurrency: number;
   maxQueue: number;
   queueTimeoutMs: number;
   cpuBusyPercent: number;
@@ -505,11 +508,10 @@ function readPool(env: Env, maxConcurrency: number): PoolConfig {
 }
 
 /**
- * The default number of captures at once: two per core. On 2 cores, throughput of the
- * fixture page was flat (6.3–7.5 shots/s) from 2 to 6 slots, so more slots cost nothing
- * there, while each slot more is one more parallel request served instead of queued —
- * and a request that must queue while the CPU is saturated is refused (SERVER_BUSY).
- * Pages that wait on the network benefit from the extra slots outright.
+ * The default cap on captures at once: two per core. Only one per core runs however busy
+ * the CPU is (PAGESHOT_BASE_CONCURRENCY); the rest open while the CPU has room, which is
+ * when pages wait on their network (see Admission: overlapped CPU-bound captures cost
+ * more CPU each than queued ones).
  */
 export function defaultConcurrency(): number {
   return Math.max(2, 2 * os.availableParallelism());
@@ -537,6 +539,7 @@ export function loadConfig(env: Env = process.env): Config {
     allowHosts: readHostPatterns(env, 'PAGESHOT_ALLOW_HOSTS'),
     allowedPorts: readPorts(env),
     maxConcurrency,
+    baseConcurrency: readInt(env, 'PAGESHOT_BASE_CONCURRENCY', Math.min(maxConcurrency, os.availableParallelism()), 1, maxConcurrency),
     maxQueue: readInt(env, 'PAGESHOT_MAX_QUEUE', 10, 0, 10_000),
     queueTimeoutMs: readInt(env, 'PAGESHOT_QUEUE_TIMEOUT_MS', 30_000, 1, 600_000),
     cpuBusyPercent: readInt(env, 'PAGESHOT_CPU_BUSY_PERCENT', 95, 1, 100),

@@ -83,7 +83,7 @@ export const ERRORS = {
   BROWSER_CRASHED: spec(503, 'yes', true, 'Chromium died during this capture; it is being restarted. Retry.'),
   QUEUE_FULL: spec(503, 'yes', true, 'Load shedding: the queue already holds `PAGESHOT_MAX_QUEUE` captures (`status: "busy"`).'),
   QUEUE_TIMEOUT: spec(503, 'yes', true, 'Load shedding: the capture waited `PAGESHOT_QUEUE_TIMEOUT_MS` without a slot (`status: "busy"`).'),
-  SERVER_BUSY: spec(503, 'yes', true, 'Load shedding: the machine\'s CPU is above `PAGESHOT_CPU_BUSY_PERCENT` and the capture would have to wait (`status: "busy"`, `cpuUsage`).'),
+  SERVER_BUSY: spec(503, 'yes', true, 'Load shedding: the machine\'s CPU is above `PAGESHOT_CPU_BUSY_PERCENT` and the capture would wait longer than the queue timeout allows (`status: "busy"`, `cpuUsage`).'),
   SHUTTING_DOWN: spec(503, 'yes', true, 'The server received SIGTERM and is draining (`status: "busy"`); another instance, or this one restarted, will answer.'),
   JOBS_UNAVAILABLE: spec(503, 'no', false, 'Async jobs (and, on an api node, every capture) need Redis: the server has no `PAGESHOT_REDIS_URL`, or Redis does not answer.'),
   WORKER_LOST: spec(503, 'no', true, 'The worker running the capture stopped (crash, SIGKILL) twice; the job was given up (its daily unit is given back).'),

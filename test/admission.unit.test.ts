@@ -139,8 +139,9 @@ describe('Admission', () => {
     assert.equal(typeof waiting.value, 'function');
   });
 
-  it('refuses with SERVER_BUSY and the CPU reading as "99%" when CPU is above the threshold and the request would wait', async () => {
-    const { admission, cpu } = makeAdmission({ maxConcurrency: 1, cpuBusyPercent: 95 });
+  it('refuses with SERVER_BUSY and the CPU reading as "99%" when CPU is above the threshold and the wait ahead would outlast the queue timeout', async () => {
+    // One capture ahead, held ~1 s by the running estimate: longer than a 500 ms queue timeout.
+    const { admission, cpu } = makeAdmission({ maxConcurrency: 1, cpuBusyPercent: 95, queueTimeoutMs: 500 });
     await admission.acquire('a');
     cpu.value = 99.2;
     const error = await refusedWith(admission.acquire('b'), 'SERVER_BUSY');
@@ -149,6 +150,21 @@ describe('Admission', () => {
     assert.equal(error.extras.cpuUsage, '99%');
     assert.ok(Number.isInteger(error.retryAfter) && (error.retryAfter ?? 0) >= 1);
     assert.equal(admission.stats().queuedRequests, 0);
+  });
+
+  it('queues rather than sheds on a saturated CPU when the wait ahead fits in the queue timeout', async () => {
+    const { admission, cpu } = makeAdmission({ maxConcurrency: 1, cpuBusyPercent: 95, queueTimeoutMs: 10_000 });
+    const release = await admission.acquire('a');
+    cpu.value = 100;
+    const waiting = track(admission.acquire('b'));
+    await flush();
+    assert.equal(waiting.settled, false, 'the request waits for the running capture');
+    assert.equal(admission.stats().queuedRequests, 1);
+    assert.equal(admission.isBusy(), false);
+    release();
+    await flush();
+    assert.equal(waiting.settled, true);
+    assert.equal(typeof waiting.value, 'function');
   });
 
   it('admits a request that finds a free slot even when the CPU reads 100%', async () => {
@@ -290,6 +306,7 @@ describe('Admission', () => {
       activeRequests: 0,
       queuedRequests: 0,
       maxConcurrency: 2,
+      baseConcurrency: 2,
       maxQueue: 7,
       queueTimeoutMs: 1234,
     });
@@ -306,7 +323,7 @@ describe('Admission', () => {
   });
 
   it('counts refusals by code', async () => {
-    const { admission, cpu } = makeAdmission({ maxConcurrency: 1, maxQueue: 1 });
+    const { admission, cpu } = makeAdmission({ maxConcurrency: 1, maxQueue: 1, queueTimeoutMs: 500 });
     await admission.acquire('a');
     void admission.acquire('b').catch(() => {});
     await refusedWith(admission.acquire('c'), 'QUEUE_FULL');
@@ -319,7 +336,7 @@ describe('Admission', () => {
     admission.close();
   });
 
-  it('isBusy() is true when the queue is full or the CPU is above the threshold', async () => {
+  it('isBusy() is true when the queue is full or the CPU is above the threshold with a wait longer than the queue timeout', async () => {
     const { admission, cpu } = makeAdmission({ maxConcurrency: 1, maxQueue: 1 });
     assert.equal(admission.isBusy(), false);
     await admission.acquire('a');
@@ -327,7 +344,7 @@ describe('Admission', () => {
     assert.equal(admission.isBusy(), true);
     admission.close();
 
-    const other = makeAdmission();
+    const other = makeAdmission({ queueTimeoutMs: 500 });
     other.cpu.value = 96;
     assert.equal(other.admission.isBusy(), true);
     other.cpu.value = 50;
@@ -339,5 +356,55 @@ describe('Admission', () => {
     assert.equal(formatPercent(95.5), '96%');
     assert.equal(formatPercent(0), '0%');
   });
-});
 
+  describe('slots beyond baseConcurrency open only while the CPU has room', () => {
+    it('runs the base slots on a saturated CPU and queues the next one', async () => {
+      const { admission, cpu } = makeAdmission({ maxConcurrency: 3, baseConcurrency: 1 });
+      cpu.value = 100;
+      await admission.acquire('a');
+      const second = track(admission.acquire('b'));
+      await flush();
+      assert.equal(second.settled, false, 'no extra slot while the CPU is saturated');
+      assert.deepEqual([admission.stats().activeRequests, admission.stats().queuedRequests], [1, 1]);
+    });
+
+    it('opens the extra slots up to maxConcurrency while the CPU has room', async () => {
+      const { admission, cpu } = makeAdmission({ maxConcurrency: 3, baseConcurrency: 1 });
+      cpu.value = 40;
+      await admission.acquire('a');
+      await admission.acquire('b');
+      await admission.acquire('c');
+      const fourth = track(admission.acquire('d'));
+      await flush();
+      assert.equal(fourth.settled, false, 'maxConcurrency still bounds');
+      assert.equal(admission.stats().activeRequests, 3);
+    });
+
+    it('hands a freed slot to a waiter only below the base while the CPU stays saturated, and to every extra slot once it has room', async () => {
+      const { admission, cpu } = makeAdmission({ maxConcurrency: 3, baseConcurrency: 1 });
+      cpu.value = 40;
+      const releaseA = await admission.acquire('a');
+      const releaseB = await admission.acquire('b');
+      cpu.value = 100;
+      const c = track(admission.acquire('c'));
+      const d = track(admission.acquire('d'));
+      await flush();
+      releaseA();
+      await flush();
+      assert.equal(c.settled, false, 'two running then one: still at the base of one');
+      releaseB();
+      await flush();
+      assert.equal(c.settled, true, 'below the base: the next waiter runs');
+      assert.equal(d.settled, false);
+      cpu.value = 40;
+      (c.value as () => void)();
+      await flush();
+      assert.equal(d.settled, true);
+    });
+
+    it('never takes baseConcurrency above maxConcurrency', () => {
+      const { admission } = makeAdmission({ maxConcurrency: 2, baseConcurrency: 8 });
+      assert.equal(admission.stats().baseConcurrency, 2);
+    });
+  });
+});
