@@ -55,6 +55,8 @@ export interface Config {
   chromiumSandbox: 'auto' | 'on' | 'off';
   /** The unprivileged user Chromium runs as when PageShot runs as root. */
   chromiumUser: string;
+  /** Whether Chromium, run as chromiumUser with its sandbox, keeps CAP_SYS_NICE to raise its threads' priority. */
+  chromiumPriorities: boolean;
   /** CIDR ranges that may be reached although they are private (tests, intranets). */
   allowPrivateNetworks: Array<[ipaddr.IPv4 | ipaddr.IPv6, number]>;
   /** Host patterns never captured or loaded. */
@@ -534,6 +536,7 @@ export function loadConfig(env: Env = process.env): Config {
     chromiumPath: env.PAGESHOT_CHROMIUM_PATH?.trim() || undefined,
     chromiumSandbox: readSandboxMode(env),
     chromiumUser: env.PAGESHOT_CHROMIUM_USER?.trim() || 'nobody',
+    chromiumPriorities: readBoolean(env, 'PAGESHOT_CHROMIUM_PRIORITIES', true),
     allowPrivateNetworks: readCidrs(env, 'PAGESHOT_ALLOW_PRIVATE_NETWORKS'),
     denyHosts: readHostPatterns(env, 'PAGESHOT_DENY_HOSTS'),
     allowHosts: readHostPatterns(env, 'PAGESHOT_ALLOW_HOSTS'),

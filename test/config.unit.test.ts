@@ -211,3 +211,23 @@ describe('rate-limit header form (PAGESHOT_RATELIMIT_HEADERS)', () => {
     it(`refuses PAGESHOT_RATELIMIT_HEADERS=${value}`, () => assertRejected({ PAGESHOT_RATELIMIT_HEADERS: value }, 'PAGESHOT_RATELIMIT_HEADERS'));
   }
 });
+
+describe('admission and Chromium priority settings', () => {
+  it('runs one capture per core however busy the CPU is, never more than the cap', () => {
+    const cores = os.availableParallelism();
+    assert.equal(loadConfig({}).baseConcurrency, Math.min(cores, loadConfig({}).maxConcurrency));
+    assert.equal(loadConfig({ PAGESHOT_MAX_CONCURRENCY: '1' }).baseConcurrency, 1);
+    assert.equal(loadConfig({ PAGESHOT_MAX_CONCURRENCY: '8', PAGESHOT_BASE_CONCURRENCY: '3' }).baseConcurrency, 3);
+  });
+
+  it('refuses a base above the cap, or below one', () => {
+    assertRejected({ PAGESHOT_MAX_CONCURRENCY: '2', PAGESHOT_BASE_CONCURRENCY: '3' }, 'PAGESHOT_BASE_CONCURRENCY');
+    assertRejected({ PAGESHOT_BASE_CONCURRENCY: '0' }, 'PAGESHOT_BASE_CONCURRENCY');
+  });
+
+  it('lets Chromium raise its threads\' priority unless PAGESHOT_CHROMIUM_PRIORITIES=false', () => {
+    assert.equal(loadConfig({}).chromiumPriorities, true);
+    assert.equal(loadConfig({ PAGESHOT_CHROMIUM_PRIORITIES: 'false' }).chromiumPriorities, false);
+    assertRejected({ PAGESHOT_CHROMIUM_PRIORITIES: 'sometimes' }, 'PAGESHOT_CHROMIUM_PRIORITIES');
+  });
+});

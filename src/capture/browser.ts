@@ -10,7 +10,7 @@ import { ApiError } from '../errors.js';
 import { GuardProxy } from '../netguard/guard-proxy.js';
 import { denyAllPolicy } from '../netguard/network-policy.js';
 import { findChromium } from './chromium-path.js';
-import { lookupUser, removeLauncher, runningAsRoot, writeUnprivilegedLauncher, type SandboxMode } from './sandbox.js';
+import { lookupUser, removeLauncher, runningAsRoot, writeUnprivilegedLauncher, type SandboxMode, type UnprivilegedUser } from './sandbox.js';
 
 /**
  * Flags every launch needs. The networking ones keep Chromium from phoning home, which
@@ -74,6 +74,8 @@ export interface BrowserManagerOptions {
   sandbox?: SandboxMode;
   /** The user Chromium runs as when PageShot runs as root (default `nobody`). */
   chromiumUser?: string;
+  /** Whether Chromium, started as that user with its sandbox, may raise its threads' priority (see writeUnprivilegedLauncher). */
+  chromiumPriorities?: boolean;
 }
 
 /** The binary to start and whether to ask for the sandbox. */
@@ -113,8 +115,10 @@ export class BrowserManager extends EventEmitter {
 
   /** How Chromium is started, decided at the first launch and kept for relaunches. */
   private plan: LaunchPlan | undefined;
-  /** The generated launcher that starts Chromium as an unprivileged user, if any. */
-  private launcher: string | undefined;
+  /** The generated launchers that start Chromium as an unprivileged user (the sandbox's fallback has its own). */
+  private readonly launchers: string[] = [];
+  /** The user Chromium runs as, when PageShot runs as root and drops to it. */
+  private unprivilegedUser: UnprivilegedUser | undefined;
   /** A world-readable copy of the font configuration for an unprivileged Chromium, if any. */
   private fontsCopy: string | undefined;
 
@@ -129,6 +133,7 @@ export class BrowserManager extends EventEmitter {
       logger,
       sandbox: config.chromiumSandbox,
       chromiumUser: config.chromiumUser,
+      chromiumPriorities: config.chromiumPriorities,
     });
   }
 
@@ -184,7 +189,7 @@ export class BrowserManager extends EventEmitter {
     this.current = undefined;
     await Promise.allSettled(all.map((generation) => generation.handle.browser.close()));
     await this.denyAll?.close();
-    if (this.launcher) removeLauncher(this.launcher);
+    for (const launcher of this.launchers.splice(0)) removeLauncher(launcher);
     if (this.fontsCopy) rmSync(this.fontsCopy, { recursive: true, force: true });
   }
 
@@ -278,7 +283,9 @@ export class BrowserManager extends EventEmitter {
         "CHROMIUM'S SANDBOX COULD NOT START: running pages WITHOUT it. A renderer exploit would run with PageShot's " +
           'rights. Allow unprivileged user namespaces, or set PAGESHOT_CHROMIUM_SANDBOX=off to silence this.',
       );
-      const fallback = { ...plan, sandbox: false };
+      // Without the sandbox, renderers would keep the launcher's capability: a launcher without it.
+      const executablePath = this.unprivilegedUser ? this.launcherFor(this.unprivilegedUser, false) : plan.executablePath;
+      const fallback = { ...plan, executablePath, sandbox: false };
       const browser = await this.launchWith(fallback, denyAllProxy);
       this.plan = fallback;
       return browser;
@@ -304,9 +311,18 @@ export class BrowserManager extends EventEmitter {
       );
       return { mode, plan: { executablePath: this.options.executablePath, sandbox: false, fontconfigFile } };
     }
-    this.launcher = writeUnprivilegedLauncher(this.options.executablePath, user);
+    this.unprivilegedUser = user;
+    const sandbox = mode !== 'off';
+    const launcher = this.launcherFor(user, sandbox && (this.options.chromiumPriorities ?? true));
     const shared = fontconfigFile && this.shareFontconfig(fontconfigFile);
-    return { mode, plan: { executablePath: this.launcher, sandbox: mode !== 'off', fontconfigFile: shared } };
+    return { mode, plan: { executablePath: launcher, sandbox, fontconfigFile: shared } };
+  }
+
+  /** Writes a launcher that starts Chromium as `user`, and remembers it for removal. */
+  private launcherFor(user: UnprivilegedUser, mayRaisePriority: boolean): string {
+    const launcher = writeUnprivilegedLauncher(this.options.executablePath, user, mayRaisePriority);
+    this.launchers.push(launcher);
+    return launcher;
   }
 
   /**

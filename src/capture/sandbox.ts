@@ -35,8 +35,17 @@ export function runningAsRoot(): boolean {
  * user either (it could read the database and API_KEY). Playwright creates the profile
  * directory as root, so the launcher hands it to the user first; `setpriv` (util-linux)
  * keeps the pipes Playwright talks over, which `su`/`runuser` would not guarantee.
+ *
+ * `mayRaisePriority` keeps one capability, CAP_SYS_NICE, for Chromium: it raises the
+ * priority of its compositor and IO threads (nice -8) when it may, and as a plain user
+ * it may not. Under load that costs CPU: 4 fresh contexts at once took 1.6–1.8 s of CPU
+ * per picture as `nobody` against 0.9–1.0 s as `nobody` with CAP_SYS_NICE (the same as
+ * root). Only with the sandbox on: sandboxed renderers run in a user namespace of their
+ * own, where it is worth nothing against the host; the browser and GPU processes keep it,
+ * and it lets them change any process's priority (a denial of service at worst, from a
+ * browser process already taken over). PAGESHOT_CHROMIUM_PRIORITIES=false leaves it out.
  */
-export function writeUnprivilegedLauncher(chromium: string, user: UnprivilegedUser): string {
+export function writeUnprivilegedLauncher(chromium: string, user: UnprivilegedUser, mayRaisePriority = false): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pageshot-launcher-'));
   const file = path.join(dir, 'chromium');
   const script = `#!/bin/sh
@@ -47,7 +56,7 @@ for arg in "$@"; do
     --user-data-dir=*) profile="\${arg#--user-data-dir=}"; chown -R ${user.uid}:${user.gid} "$profile"; export HOME="$profile" ;;
   esac
 done
-exec setpriv --reuid=${user.uid} --regid=${user.gid} --clear-groups -- ${shellQuote(chromium)} "$@"
+exec setpriv --reuid=${user.uid} --regid=${user.gid} --clear-groups${mayRaisePriority ? ' --inh-caps=+sys_nice --ambient-caps=+sys_nice' : ''} -- ${shellQuote(chromium)} "$@"
 `;
   writeFileSync(file, script);
   chmodSync(dir, 0o755);
