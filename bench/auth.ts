@@ -18,14 +18,14 @@
  *             hooks, one `GET /v1/me` handler sending the same JSON object PageShot
  *             answered the bench key with (same body bytes). It gets the same Bearer
  *             header, and ignores it.
- *   Load: autocannon in a third process (bench/lib/http-load.ts), 10 keep-alive
- *   connections. Each server first gets a short unmeasured warm-up; measured runs then
+ *   Load: wrk (one thread) when installed, else autocannon in a third process
+ *   (bench/lib/http-load.ts), 10 keep-alive connections (`npm run bench`: 32). Each server first gets a short unmeasured warm-up; measured runs then
  *   alternate bare, pageshot, bare, pageshot, so drift (CPU clock, other load) hits both.
  *
  * How to read it
- *   req/s       2xx answers per second of the run (autocannon's count / run time).
+ *   req/s       2xx answers per second of the run (the load generator's count / run time).
  *   p50 / p99   nearest-rank latency percentiles of the run's 2xx answers, in ms, from
- *               autocannon's per-response timings (whole ms: little on this route).
+ *               the load generator's timings (autocannon's in whole ms: little on this route).
  *   srv / load CPU  CPU of the server process / of the load generator over the run (from
  *               /proc), in % of one core. All three processes share the machine's cores:
  *               when the load generator is near 100 % while the bare server is not, the

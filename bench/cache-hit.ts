@@ -17,12 +17,13 @@
  *             process), logger off, no hooks, one `POST /screenshot` route that parses the
  *             same JSON body and answers the same PNG bytes from memory. It gets the same
  *             headers, and ignores them.
- *   Load: autocannon in a third process (bench/lib/http-load.ts), keep-alive connections.
+ *   Load: wrk (one thread) when installed, else autocannon in a third process
+ *   (bench/lib/http-load.ts), keep-alive connections; `npm run bench` uses 32.
  *   Each server first gets a short unmeasured warm-up; measured runs then alternate bare,
  *   pageshot, bare, pageshot, so drift hits both.
  *
  * How to read it
- *   req/s, p50/p99 (ms, autocannon's whole-ms histogram), srv CPU (the server process,
+ *   req/s, p50/p99 (ms; autocannon's are whole ms), srv CPU (the server process,
  *   from /proc, % of one core), load CPU (the load generator), non-2xx and errors (must be
  *   0), µs/req (the server's CPU per answer). All processes share the machine's cores:
  *   when the load generator is near 100 % and the bare server is not, the bare figure is

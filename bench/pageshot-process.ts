@@ -20,6 +20,8 @@ export type ServerMode = 'process' | 'inline';
 /** A running PageShot the bench talks to over HTTP. */
 export interface BenchServer {
   url: string;
+  /** The server's own process (its tree holds its Chromium); undefined when it runs inside the bench. */
+  pid: number | undefined;
   request(route: string, options?: RequestOptions): Promise<Reply>;
   shoot(body: Record<string, unknown>, options?: Omit<RequestOptions, 'body'>): Promise<Reply>;
   /** What this PageShot's Chromium holds now (PSS/RSS over its process tree). */
@@ -94,6 +96,7 @@ async function startProcess(env: Record<string, string>): Promise<BenchServer> {
   const request = (route: string, options?: RequestOptions) => httpRequest(url, route, options);
   return {
     url,
+    pid: child.pid,
     request,
     shoot: (body, options) => request('/screenshot', { ...options, body }),
     chromiumMemory: () => (child.pid === undefined ? undefined : chromiumMemory(child.pid)),
@@ -105,5 +108,5 @@ async function startProcess(env: Record<string, string>): Promise<BenchServer> {
 export async function startBenchServer(mode: ServerMode, env: Record<string, string>): Promise<BenchServer> {
   if (mode === 'process') return startProcess(env);
   const server = await startPageShot({ PAGESHOT_CPU_BUSY_PERCENT: BENCH_ENV.PAGESHOT_CPU_BUSY_PERCENT, ...env });
-  return { ...server, chromiumMemory: () => chromiumMemory() };
+  return { ...server, pid: undefined, chromiumMemory: () => chromiumMemory() };
 }
