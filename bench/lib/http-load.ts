@@ -126,8 +126,36 @@ function runWrk(request: LoadRequest, seconds: number, connections: number, serv
   const scriptFile = path.join(dir, 'request.lua');
   writeFileSync(scriptFile, wrkScript(request));
   const child = spawn('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '-s', scriptFile, request.url], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return watchLoad(child, serverPid).then(({ stdout, elapsed, serverCpuSeconds, loadCpuSeconds }) => {
+    const line = stdout.split('\n').find((candidate) => candidate.startsWith('{"requests"'));
+    if (!line) throw new Error(`wrk printed no figures: ${stdout.slice(0, 500)}`);
+    const figures = JSON.parse(line) as { requests: number; durationUs: number; p50Us: number; p99Us: number; status: number; socket: number };
+    const duration = figures.durationUs / 1e6;
+    return {
+      reqPerSec: (figures.requests - figures.status) / duration,
+      p50: figures.p50Us / 1000,
+      p99: figures.p99Us / 1000,
+      non2xx: figures.status,
+      errors: figures.socket,
+      loadCpu: (loadCpuSeconds / elapsed) * 100,
+      serverCpu: (serverCpuSeconds / elapsed) * 100,
+    };
+  });
+}
+
+/** What a load generator's child process printed, how long it ran, and the CPU the server and it used meanwhile. */
+interface WatchedLoad {
+  stdout: string;
+  elapsed: number;
+  serverCpuSeconds: number;
+  /** CPU of the load generator once it has exited and been waited for. */
+  loadCpuSeconds: number;
+}
+
+/** Collects `child`'s output until it exits (rejecting on a non-zero exit), measuring `serverPid`'s CPU meanwhile. */
+function watchLoad(child: ChildProcess, serverPid: number): Promise<WatchedLoad> {
   let stdout = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   const cpuBefore = processCpuSeconds(serverPid);
   const loadBefore = reapedChildrenCpuSeconds();
   const startedAt = performance.now();
@@ -135,21 +163,9 @@ function runWrk(request: LoadRequest, seconds: number, connections: number, serv
     child.on('error', reject);
     child.on('close', (code) => {
       const elapsed = (performance.now() - startedAt) / 1000;
-      const cpu = processCpuSeconds(serverPid) - cpuBefore;
-      if (code !== 0) return reject(new Error(`wrk exited with ${code}`));
-      const line = stdout.split('\n').find((candidate) => candidate.startsWith('{"requests"'));
-      if (!line) return reject(new Error(`wrk printed no figures: ${stdout.slice(0, 500)}`));
-      const figures = JSON.parse(line) as { requests: number; durationUs: number; p50Us: number; p99Us: number; status: number; socket: number };
-      const duration = figures.durationUs / 1e6;
-      resolve({
-        reqPerSec: (figures.requests - figures.status) / duration,
-        p50: figures.p50Us / 1000,
-        p99: figures.p99Us / 1000,
-        non2xx: figures.status,
-        errors: figures.socket,
-        loadCpu: ((reapedChildrenCpuSeconds() - loadBefore) / elapsed) * 100,
-        serverCpu: (cpu / elapsed) * 100,
-      });
+      const serverCpuSeconds = processCpuSeconds(serverPid) - cpuBefore;
+      if (code !== 0) return reject(new Error(`the load generator exited with ${code}`));
+      resolve({ stdout, elapsed, serverCpuSeconds, loadCpuSeconds: reapedChildrenCpuSeconds() - loadBefore });
     });
   });
 }
@@ -164,21 +180,11 @@ export function runLoad(script: string, request: LoadRequest, seconds: number, c
   const child = spawn(process.execPath, ['--import', 'tsx', script, '--load', JSON.stringify(request), String(seconds), String(connections)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  let stdout = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  const cpuBefore = processCpuSeconds(serverPid);
-  const startedAt = performance.now();
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => {
-      // Includes the child's start-up (~0.5 s of tsx) in the elapsed time, during which
-      // the server idles: the server CPU figure is a slight underestimate, the same for both.
-      const elapsed = (performance.now() - startedAt) / 1000;
-      const cpu = processCpuSeconds(serverPid) - cpuBefore;
-      if (code !== 0) return reject(new Error(`load generator exited with ${code}`));
-      const result = JSON.parse(stdout) as LoadResult;
-      resolve({ ...result, serverCpu: (cpu / Math.max(elapsed - 0.5, 0.1)) * 100 });
-    });
+  return watchLoad(child, serverPid).then(({ stdout, elapsed, serverCpuSeconds }) => {
+    // The elapsed time includes the child's start-up (~0.5 s of tsx), during which the
+    // server idles: the server CPU figure is a slight underestimate, the same for both.
+    const result = JSON.parse(stdout) as LoadResult;
+    return { ...result, serverCpu: (serverCpuSeconds / Math.max(elapsed - 0.5, 0.1)) * 100 };
   });
 }
 
