@@ -35,6 +35,13 @@ export const StatusAnswer = Type.Object(
         activeRequests: Count,
         queuedRequests: Count,
         maxConcurrency: Count,
+        baseConcurrency: Type.Optional(
+          Type.Integer({
+            minimum: 0,
+            description:
+              'Captures this node runs at once however busy the CPU is; more, up to `maxConcurrency`, only while the CPU has room. Absent on an api node.',
+          }),
+        ),
         maxQueue: Count,
         queueTimeoutMs: Count,
         refusals: Type.Record(Type.String(), Count, { description: 'Captures this node refused as busy, by code, since it started.' }),
