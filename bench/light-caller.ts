@@ -10,6 +10,8 @@
  *   from both come first and are not measured.
  *
  * How to read it
+ *   Refused requests are counted by answer code; the flood retries at once (a client
+ *   ignoring Retry-After, which keeps the queue full), the light caller after 100 ms.
  *   p50 / p99 latency of each caller's successful captures, and the light caller's p50
  *   over the flooding caller's: goal <= 0.5 (without fairness the light caller would wait
  *   behind the flood and see about the same latency). Failures are counted, never retried.
@@ -38,10 +40,20 @@ async function main(): Promise<void> {
   const site = await startFixtureSite();
   const server = await startBenchServer('process', {});
   let shot = 0;
-  const shoot = async (from: string): Promise<number | undefined> => {
+  const reasons = { flood: {} as Record<string, number>, light: {} as Record<string, number> };
+  /** One capture; its latency in ms, or undefined (its answer's code counted for `who`) when it failed. */
+  const shoot = async (from: string, who?: 'flood' | 'light'): Promise<number | undefined> => {
     const started = performance.now();
     const reply = await server.shoot({ url: `${site.url}/?shot=${shot++}` }, { from });
-    return reply.status === 200 ? performance.now() - started : undefined;
+    if (reply.status === 200) return performance.now() - started;
+    if (who) {
+      const reason = `${reply.status} ${String(reply.json?.code ?? '')}`.trim();
+      reasons[who][reason] = (reasons[who][reason] ?? 0) + 1;
+      // The light caller retries after a pause, as a polite client would; the flood at
+      // once, as a client ignoring Retry-After does (it keeps the queue full).
+      if (who === 'light') await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return undefined;
   };
   try {
     await Promise.all([...Array.from({ length: 4 }, () => shoot('127.0.1.1')), shoot('127.0.1.2')]);
@@ -50,21 +62,21 @@ async function main(): Promise<void> {
     const until = performance.now() + seconds * 1000;
     const loop = async (who: 'flood' | 'light', from: string) => {
       while (performance.now() < until) {
-        const ms = await shoot(from);
+        const ms = await shoot(from, who);
         if (ms === undefined) failed[who]++;
         else latencies[who].push(ms);
       }
     };
     await Promise.all([...Array.from({ length: FLOOD_DEPTH }, () => loop('flood', '127.0.1.1')), loop('light', '127.0.1.2')]);
     const figures = {
-      flood: { ok: latencies.flood.length, failed: failed.flood, p50: percentile(latencies.flood, 50), p99: percentile(latencies.flood, 99) },
-      light: { ok: latencies.light.length, failed: failed.light, p50: percentile(latencies.light, 50), p99: percentile(latencies.light, 99) },
+      flood: { ok: latencies.flood.length, failed: failed.flood, reasons: reasons.flood, p50: percentile(latencies.flood, 50), p99: percentile(latencies.flood, 99) },
+      light: { ok: latencies.light.length, failed: failed.light, reasons: reasons.light, p50: percentile(latencies.light, 50), p99: percentile(latencies.light, 99) },
     };
     const ratio = figures.light.p50 !== null && figures.flood.p50 ? Math.round((figures.light.p50 / figures.flood.p50) * 100) / 100 : null;
     console.log(`light caller beside a ${FLOOD_DEPTH}-deep flood, ${seconds} s, PageShot defaults`);
     for (const who of ['flood', 'light'] as const) {
       const f = figures[who];
-      console.log(`  ${who.padEnd(6)} ${f.ok} ok, ${f.failed} failed, p50 ${f.p50} ms, p99 ${f.p99} ms`);
+      console.log(`  ${who.padEnd(6)} ${f.ok} ok, ${f.failed} failed ${JSON.stringify(f.reasons)}, p50 ${f.p50} ms, p99 ${f.p99} ms`);
     }
     console.log(`light p50 / flood p50: ${ratio ?? '-'} (goal <= ${GOAL}): ${ratio === null ? 'cannot tell' : ratio <= GOAL ? 'goal MET' : 'goal NOT met'}`);
     console.log(`BENCH_JSON ${JSON.stringify({ seconds, floodDepth: FLOOD_DEPTH, ...figures, ratio, goal: GOAL })}`);

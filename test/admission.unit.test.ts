@@ -109,6 +109,35 @@ describe('Admission', () => {
     assert.equal(admission.stats().queuedRequests, 2);
   });
 
+  it('makes room in a full queue by refusing the newest request of the caller with the most waiting', async () => {
+    const { admission } = makeAdmission({ maxConcurrency: 1, maxQueue: 3 });
+    await admission.acquire('flood');
+    const flood = [track(admission.acquire('flood')), track(admission.acquire('flood')), track(admission.acquire('flood'))];
+    const light = track(admission.acquire('light'));
+    await flush();
+    assert.equal(light.settled, false, 'the light caller waits instead of being refused');
+    assert.deepEqual(
+      flood.map((waiter) => waiter.settled),
+      [false, false, true],
+      "the flood's newest request gave up its place",
+    );
+    assert.equal((flood[2]!.error as ApiError).code, 'QUEUE_FULL');
+    assert.equal(admission.stats().queuedRequests, 3);
+  });
+
+  it('refuses the newcomer when no caller has more than one request more than its own waiting', async () => {
+    const { admission } = makeAdmission({ maxConcurrency: 1, maxQueue: 3 });
+    await admission.acquire('a');
+    const waiting = [track(admission.acquire('a')), track(admission.acquire('b')), track(admission.acquire('b'))];
+    await refusedWith(admission.acquire('b'), 'QUEUE_FULL');
+    await flush();
+    assert.equal(waiting.some((waiter) => waiter.settled), false, 'nobody lost a place: b already has the most');
+    const c = track(admission.acquire('c'));
+    await flush();
+    assert.equal(c.settled, false, 'c (none waiting) takes the place of b\'s newest (two waiting)');
+    assert.equal((waiting[2]!.error as ApiError).code, 'QUEUE_FULL');
+  });
+
   it('refuses every request that would have to wait when maxQueue is 0', async () => {
     const { admission } = makeAdmission({ maxConcurrency: 1, maxQueue: 0 });
     await admission.acquire('a');

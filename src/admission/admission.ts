@@ -45,6 +45,10 @@ export function formatPercent(value: number): string {
  * once, 410 ms at four), so a CPU-bound burst goes faster queued than overlapped. A page
  * that waits on its network leaves the CPU idle, and then the extra slots open.
  *
+ * A full queue refuses a newcomer (QUEUE_FULL) unless another caller has more than one
+ * request more than the newcomer's caller waiting: then that caller's newest request is
+ * refused instead, and the newcomer takes its place.
+ *
  * A request that finds no slot waits: the CPU being busy with the captures running is
  * what a queue is for. It is refused at once (SERVER_BUSY) only when the CPU is
  * saturated and the wait ahead of it, estimated from the queue and recent capture times,
@@ -93,7 +97,11 @@ export class Admission {
       );
     }
     if (this.queue.size >= this.options.maxQueue) {
-      return Promise.reject(this.refusal('QUEUE_FULL', 'Server is currently overloaded'));
+      // A full queue sheds from the caller with the most waiting: its newest request makes
+      // room for a caller with fewer, so one flooding caller cannot lock everyone else out.
+      const displaced = this.queue.takeNewestOfLongest(this.queue.waiting(caller) + 1);
+      if (!displaced) return Promise.reject(this.refusal('QUEUE_FULL', 'Server is currently overloaded'));
+      displaced.refuse(this.refusal('QUEUE_FULL', 'Server is currently overloaded'));
     }
     return new Promise<Release>((resolve, reject) => {
       const waiter: Waiter = {

@@ -45,6 +45,32 @@ export class FairQueue<T> {
   }
 
   /** Empties the queue and returns what was in it. */
+  /** How many items `caller` has waiting. */
+  waiting(caller: string): number {
+    return this.lines.get(caller)?.length ?? 0;
+  }
+
+  /**
+   * Takes out and returns the newest item of the caller with the most items waiting,
+   * when that caller has more than `moreThan`; undefined otherwise (the queue is as fair
+   * as it gets).
+   */
+  takeNewestOfLongest(moreThan: number): T | undefined {
+    let longest: T[] | undefined;
+    let longestCaller = '';
+    for (const [caller, line] of this.lines) {
+      if (!longest || line.length > longest.length) {
+        longest = line;
+        longestCaller = caller;
+      }
+    }
+    if (!longest || longest.length <= moreThan) return undefined;
+    const item = longest.pop() as T;
+    if (longest.length === 0) this.lines.delete(longestCaller);
+    this.count--;
+    return item;
+  }
+
   drain(): T[] {
     const all = [...this.lines.values()].flat();
     this.lines.clear();
