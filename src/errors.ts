@@ -81,7 +81,7 @@ export const ERRORS = {
   NAVIGATION_FAILED: spec(502, 'no', false, 'The target could not be loaded: `networkError` (e.g. `ERR_CONNECTION_REFUSED`) or `targetStatus` (its HTTP status when ≥ 400) says why.'),
   LIMITS_UNAVAILABLE: spec(503, 'yes', false, 'Redis is down and `PAGESHOT_LIMITS_ON_STORE_FAILURE=closed`.'),
   BROWSER_CRASHED: spec(503, 'yes', true, 'Chromium died during this capture; it is being restarted. Retry.'),
-  QUEUE_FULL: spec(503, 'yes', true, 'Load shedding: the queue already holds `PAGESHOT_MAX_QUEUE` captures, and no other caller has more waiting (`status: "busy"`).'),
+  QUEUE_FULL: spec(503, 'yes', true, 'Load shedding: the queue already holds `PAGESHOT_MAX_QUEUE` captures, and no other caller has two more waiting than this one (a full queue sheds the newest of the caller with the most waiting first; `status: "busy"`).'),
   QUEUE_TIMEOUT: spec(503, 'yes', true, 'Load shedding: the capture waited `PAGESHOT_QUEUE_TIMEOUT_MS` without a slot (`status: "busy"`).'),
   SERVER_BUSY: spec(503, 'yes', true, 'Load shedding: the machine\'s CPU is above `PAGESHOT_CPU_BUSY_PERCENT` and the capture would wait longer than the queue timeout allows (`status: "busy"`, `cpuUsage`).'),
   SHUTTING_DOWN: spec(503, 'yes', true, 'The server received SIGTERM and is draining (`status: "busy"`); another instance, or this one restarted, will answer.'),

@@ -44,7 +44,6 @@ export class FairQueue<T> {
     return true;
   }
 
-  /** Empties the queue and returns what was in it. */
   /** How many items `caller` has waiting. */
   waiting(caller: string): number {
     return this.lines.get(caller)?.length ?? 0;
@@ -71,6 +70,7 @@ export class FairQueue<T> {
     return item;
   }
 
+  /** Empties the queue and returns what was in it. */
   drain(): T[] {
     const all = [...this.lines.values()].flat();
     this.lines.clear();

@@ -41,7 +41,7 @@ export function runningAsRoot(): boolean {
  * it may not. Under load that costs CPU: 4 fresh contexts at once took 1.6–1.8 s of CPU
  * per picture as `nobody` against 0.9–1.0 s as `nobody` with CAP_SYS_NICE (the same as
  * root). Only with the sandbox on: sandboxed renderers run in a user namespace of their
- * own, where it is worth nothing against the host; the browser and GPU processes keep it,
+ * own, where it is worth nothing against the host; the browser and network processes keep it,
  * and it lets them change any process's priority (a denial of service at worst, from a
  * browser process already taken over). PAGESHOT_CHROMIUM_PRIORITIES=false leaves it out.
  */
